@@ -1,0 +1,23 @@
+# trace-compat: `make run` and `make test` are the two commands a newcomer needs.
+# Each concern keeps its own targets in mk/*.mk (fuzz, e2e, run, bench); this file ties them together.
+SHELL := /bin/bash
+SWIFT ?= swift
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -hE '^[a-z0-9-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+
+deps: ## install what is missing (libmsgpack-dev through apt-get)
+	@scripts/install-deps.sh
+
+build: deps ## debug build
+	$(SWIFT) build
+
+unit: deps ## Swift tests: unit, differential (msgpack-c), integration (real sockets)
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+test: unit e2e ## everything, including the end-to-end suite with real ddtrace apps
+
+.PHONY: help deps build unit test
+-include mk/*.mk

@@ -1,0 +1,97 @@
+// swift-tools-version: 6.2
+// trace-compat: a proxy between dd-trace-py v3 apps and the Datadog Agent that reports what
+// dd-trace-py v4 would break. See README.md for the modules and ../shared/DESIGN.md for the data flow.
+// The benchmarks are a separate package in Benchmarks/ so that CI never builds them.
+import PackageDescription
+
+let package = Package(
+    name: "trace-compat",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "trace-compat", targets: ["trace-compat"]),
+        .library(name: "MessagePack", targets: ["MessagePack"]),
+        .library(name: "TracePayload", targets: ["TracePayload"]),
+        .library(name: "CompatRules", targets: ["CompatRules"]),
+        .library(name: "CompatReport", targets: ["CompatReport"]),
+        .library(name: "TraceAnalysis", targets: ["TraceAnalysis"]),
+        .library(name: "CMsgpack", targets: ["CMsgpack"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: ["YAML"]),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+    ],
+    targets: [
+        // msgpack-c, the reference decoder: an oracle for tests and a baseline for benchmarks.
+        .systemLibrary(
+            name: "CMsgpack",
+            pkgConfig: "msgpack",
+            providers: [.apt(["libmsgpack-dev"])]
+        ),
+        // Zero-copy msgpack reader over borrowed bytes.
+        .target(name: "MessagePack"),
+        // Datadog trace payloads (v0.4, v0.5) as SpanView visits.
+        .target(name: "TracePayload", dependencies: ["MessagePack"]),
+        // The dd-trace-py v4 rules, one file each.
+        .target(name: "CompatRules", dependencies: ["TracePayload"]),
+        // Aggregation, JSON schema, Markdown/HTML rendering, persistence.
+        .target(name: "CompatReport", dependencies: ["CompatRules"]),
+        // One captured request (headers + body) in, findings into a report out: shared by proxy and audit.
+        .target(name: "TraceAnalysis", dependencies: ["TracePayload", "CompatRules", "CompatReport"]),
+        // SwiftNIO server + upstream pool, the tee into the analyzer, admin routes, metrics.
+        .target(
+            name: "TraceCompatProxy",
+            dependencies: [
+                "TraceAnalysis", "CompatReport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Load generator and agent stub for the benchmark harness.
+        .target(
+            name: "TraceReplay",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "trace-compat",
+            dependencies: [
+                "MessagePack", "TracePayload", "CompatRules", "CompatReport", "TraceAnalysis",
+                "TraceCompatProxy", "TraceReplay",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "MessagePackTests", dependencies: ["MessagePack", "CMsgpack"]),
+        .testTarget(name: "TracePayloadTests", dependencies: ["TracePayload", "MessagePack", "CMsgpack"]),
+        .testTarget(name: "CompatRulesTests", dependencies: ["CompatRules", "TracePayload"]),
+        .testTarget(name: "CompatReportTests", dependencies: ["CompatReport", "CompatRules"]),
+        .testTarget(name: "TraceAnalysisTests", dependencies: ["TraceAnalysis", "CompatReport", "TracePayload"]),
+        .testTarget(
+            name: "TraceCompatProxyTests",
+            dependencies: [
+                "TraceCompatProxy", "TraceAnalysis", "CompatReport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // Runs the built `trace-compat` binary as a real process (audit exit codes, decode output).
+        .testTarget(name: "TraceCompatCLITests", dependencies: ["trace-compat"]),
+    ]
+)

@@ -1,0 +1,196 @@
+import MessagePack
+
+/// One span of a trace payload, as views into the payload's bytes.
+///
+/// Handed out one at a time by `TracePayloadDecoder.visit`; valid only inside the visit closure
+/// (its strings borrow the payload). Nothing in it is allocated: tags are walked on demand.
+public struct SpanView {
+    /// Which span fields the payload carried (v0.4 maps may omit any; v0.5 arrays carry all 12).
+    public struct Fields: OptionSet, Sendable {
+        public let rawValue: UInt16
+        public init(rawValue: UInt16) { self.rawValue = rawValue }
+        public static let service = Fields(rawValue: 1 << 0)
+        public static let name = Fields(rawValue: 1 << 1)
+        public static let resource = Fields(rawValue: 1 << 2)
+        public static let traceID = Fields(rawValue: 1 << 3)
+        public static let spanID = Fields(rawValue: 1 << 4)
+        public static let parentID = Fields(rawValue: 1 << 5)
+        public static let start = Fields(rawValue: 1 << 6)
+        public static let duration = Fields(rawValue: 1 << 7)
+        public static let error = Fields(rawValue: 1 << 8)
+        public static let meta = Fields(rawValue: 1 << 9)
+        public static let metrics = Fields(rawValue: 1 << 10)
+        public static let type = Fields(rawValue: 1 << 11)
+        public static let metaStruct = Fields(rawValue: 1 << 12)
+        public static let spanLinks = Fields(rawValue: 1 << 13)
+        public static let spanEvents = Fields(rawValue: 1 << 14)
+        public static let all12: Fields = [.service, .name, .resource, .traceID, .spanID, .parentID, .start, .duration, .error, .meta, .metrics, .type]
+    }
+
+    public var fields: Fields = []
+    public var service: ByteView = .empty
+    public var name: ByteView = .empty
+    public var resource: ByteView = .empty
+    public var type: ByteView = .empty
+    /// Lower 64 bits of the trace id (the upper 64 travel in `meta["_dd.p.tid"]`).
+    public var traceID: UInt64 = 0
+    public var spanID: UInt64 = 0
+    public var parentID: UInt64 = 0
+    /// Start in nanoseconds since the epoch; duration in nanoseconds.
+    public var start: Int64 = 0
+    public var duration: Int64 = 0
+    public var error: Int32 = 0
+    public var meta: SpanTags = .empty
+    public var metrics: SpanMetrics = .empty
+    public var metaStruct: SpanMetaStruct = .empty
+    /// Raw msgpack of a v0.4 `span_links` array (v0.5 carries links as JSON in `meta["_dd.span_links"]`).
+    public var spanLinks: ByteView = .empty
+    /// Raw msgpack of a v0.4 `span_events` array (3.19 sends events as JSON in `meta["events"]`).
+    public var spanEvents: ByteView = .empty
+
+    /// Position in the payload: index of the trace, and of the span within the whole payload.
+    public var traceIndex: Int = 0
+    public var spanIndex: Int = 0
+
+    public init() {}
+}
+
+/// Where a span's string values live: the payload itself (v0.4) or the v0.5 string table.
+@usableFromInline
+enum TagEncoding {
+    case inline
+    case indexed(UnsafeBufferPointer<ByteView>)
+}
+
+/// The `meta` map of a span: string keys to string values, walked on demand.
+///
+/// The decoder validated every entry before handing the span out, so walking cannot fail.
+public struct SpanTags {
+    @usableFromInline let bytes: UnsafeRawBufferPointer
+    @usableFromInline let start: Int
+    public let count: Int
+    @usableFromInline let encoding: TagEncoding
+
+    @usableFromInline
+    init(bytes: UnsafeRawBufferPointer, start: Int, count: Int, encoding: TagEncoding) {
+        self.bytes = bytes
+        self.start = start
+        self.count = count
+        self.encoding = encoding
+    }
+
+    public static var empty: SpanTags { SpanTags(bytes: UnsafeRawBufferPointer(start: nil, count: 0), start: 0, count: 0, encoding: .inline) }
+
+    @inlinable public var isEmpty: Bool { count == 0 }
+
+    /// Calls `body` for every (key, value), in payload order.
+    @inlinable
+    public func forEach(_ body: (ByteView, ByteView) throws -> Void) rethrows {
+        guard count > 0 else { return }
+        var reader = MessagePackReader(bytes: bytes, offset: start)
+        switch encoding {
+        case .inline:
+            for _ in 0..<count {
+                let k = try! reader.readStringLike()
+                let v = try! reader.readStringLike()
+                try body(k, v)
+            }
+        case .indexed(let table):
+            for _ in 0..<count {
+                let k = table[Int(try! reader.readUInt64())]
+                let v = table[Int(try! reader.readUInt64())]
+                try body(k, v)
+            }
+        }
+    }
+
+    /// The value of `key` (first occurrence), by a linear walk.
+    @inlinable
+    public subscript(key: StaticString) -> ByteView? {
+        var found: ByteView?
+        forEach { k, v in if found == nil && k.equals(key) { found = v } }
+        return found
+    }
+}
+
+/// The `metrics` map of a span: string keys to numbers (any int width or float, as the Agent accepts).
+public struct SpanMetrics {
+    @usableFromInline let bytes: UnsafeRawBufferPointer
+    @usableFromInline let start: Int
+    public let count: Int
+    @usableFromInline let encoding: TagEncoding
+
+    @usableFromInline
+    init(bytes: UnsafeRawBufferPointer, start: Int, count: Int, encoding: TagEncoding) {
+        self.bytes = bytes
+        self.start = start
+        self.count = count
+        self.encoding = encoding
+    }
+
+    public static var empty: SpanMetrics { SpanMetrics(bytes: UnsafeRawBufferPointer(start: nil, count: 0), start: 0, count: 0, encoding: .inline) }
+
+    @inlinable public var isEmpty: Bool { count == 0 }
+
+    /// A metric value and whether the payload carried it as an integer (the legacy Python writer
+    /// keeps ints; the native writer sends every metric as float64).
+    public struct Number: Equatable, Sendable {
+        public var value: Double
+        public var isInteger: Bool
+        @inlinable public init(value: Double, isInteger: Bool) { self.value = value; self.isInteger = isInteger }
+    }
+
+    @inlinable
+    public func forEach(_ body: (ByteView, Number) throws -> Void) rethrows {
+        guard count > 0 else { return }
+        var reader = MessagePackReader(bytes: bytes, offset: start)
+        for _ in 0..<count {
+            let k: ByteView
+            switch encoding {
+            case .inline: k = try! reader.readStringLike()
+            case .indexed(let table): k = table[Int(try! reader.readUInt64())]
+            }
+            let b = try! reader.peekByte()
+            let isFloat = b == 0xca || b == 0xcb
+            let v = try! reader.readNumberAsDouble()
+            try body(k, Number(value: v, isInteger: !isFloat))
+        }
+    }
+
+    @inlinable
+    public subscript(key: StaticString) -> Double? {
+        var found: Double?
+        forEach { k, v in if found == nil && k.equals(key) { found = v.value } }
+        return found
+    }
+}
+
+/// The v0.4 `meta_struct` map: key to the msgpack encoding of a value (a bin on the wire).
+public struct SpanMetaStruct {
+    @usableFromInline let bytes: UnsafeRawBufferPointer
+    @usableFromInline let start: Int
+    public let count: Int
+
+    @usableFromInline
+    init(bytes: UnsafeRawBufferPointer, start: Int, count: Int) {
+        self.bytes = bytes
+        self.start = start
+        self.count = count
+    }
+
+    public static var empty: SpanMetaStruct { SpanMetaStruct(bytes: UnsafeRawBufferPointer(start: nil, count: 0), start: 0, count: 0) }
+
+    @inlinable public var isEmpty: Bool { count == 0 }
+
+    /// Calls `body` for every (key, encoded value). Decode a value with `MessagePackReader.decode`.
+    @inlinable
+    public func forEach(_ body: (ByteView, ByteView) throws -> Void) rethrows {
+        guard count > 0 else { return }
+        var reader = MessagePackReader(bytes: bytes, offset: start)
+        for _ in 0..<count {
+            let k = try! reader.readStringLike()
+            let v = try! reader.readStringLike()
+            try body(k, v)
+        }
+    }
+}
