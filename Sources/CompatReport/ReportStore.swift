@@ -29,6 +29,13 @@ public final class ReportStore: @unchecked Sendable {
 public struct Report: Codable, Sendable {
     public var schema: String = "trace-compat/report/v1"
     public init() {}
+
+    /// Total finding count per rule id (for the Prometheus `findings by rule` metric).
+    public var findingCountsByRule: [String: Int] { [:] }
+    /// Payloads that failed to decode so far.
+    public var decodeErrorCount: Int { 0 }
+    /// Payloads forwarded without analysis (queue full).
+    public var notAnalysedCount: Int { 0 }
 }
 
 /// Rendering and persistence. INTERFACE STUB.
