@@ -1,0 +1,79 @@
+import MessagePack
+
+/// Tag keys that ddtrace or one of its integrations writes itself, so their values say nothing
+/// about how the user's code calls `set_tag`.
+///
+/// The guide: "Skip keys that ddtrace itself writes (`_dd.*`, `error.*`, `http.*`, `component`,
+/// `span.kind`, …)" and, for metrics, "keys that neither ddtrace nor an integration writes
+/// (`_dd.*`, `_sampling_priority_v1`, `process_id`, `db.row_count`, `_dd.measured`, `_dd.top_level`,
+/// `_dd.tracer_kr`, `*.rate`, …)". The lists below start from every key the fixtures' ddtrace 3.19.9
+/// Django and manual traffic carries that the program did not set (`env`, `version`, `language`,
+/// `runtime-id`, `_dd.base_service`, `db.*`, `django.*`, `out.host`, `server.address`,
+/// `network.destination.port`, …) and add the namespaces of ddtrace's other integrations.
+/// A key under one of these namespaces is never judged, even if a user wrote it: missing a user
+/// tag there is better than reporting ddtrace's own tags as the user's bug.
+public enum KnownTagKeys {
+    /// Whole keys ddtrace writes on every span or on root spans.
+    @usableFromInline static let exactMeta: [StaticString] = [
+        "component", "language", "runtime-id", "env", "version", "service", "events",
+        "process_id", "span.kind", "resource.name", "operation.name", "error", "ml_app",
+        "aws_service", "region", "aws.region", "tablename", "bucketname", "queuename",
+        "topicname", "streamname", "rulename", "statemachinename", "sql.query", "cursor",
+    ]
+
+    /// Namespaces (prefixes) written by ddtrace itself or its integrations.
+    @usableFromInline static let prefixes: [StaticString] = [
+        "_dd.", "_dd1.", "_ml_obs.", "error.", "http.", "span.", "db.", "django.", "out.", "peer.",
+        "network.", "server.", "client.", "rpc.", "grpc.", "messaging.", "kafka.", "rabbitmq.",
+        "amqp.", "kombu.", "celery.", "rq.", "sql.", "sqlalchemy.", "pymongo.", "mongodb.",
+        "redis.", "valkey.", "memcached.", "pylibmc.", "cassandra.", "elasticsearch.",
+        "opensearch.", "aws.", "botocore.", "s3.", "sqs.", "sns.", "dynamodb.", "kinesis.",
+        "flask.", "falcon.", "bottle.", "pyramid.", "tornado.", "aiohttp.", "starlette.",
+        "fastapi.", "sanic.", "cherrypy.", "molten.", "requests.", "httpx.", "urllib3.",
+        "jinja2.", "mako.", "graphql.", "openai.", "langchain.", "langgraph.", "anthropic.",
+        "bedrock.", "google_genai.", "google_generativeai.", "vertexai.", "litellm.", "crewai.",
+        "openai_agents.", "mcp.", "appsec.", "asm.", "iast.", "_iast.", "usr.", "test.",
+        "test_session.", "test_module.", "test_suite.", "pytest.", "ci.", "git.", "os.",
+        "runtime.", "process.", "thread.", "telemetry.", "dd.", "datadog.", "tracer.",
+        "llmobs.", "gen_ai.", "vllm.", "azure.", "gcp.", "pubsub.", "kafka_", "dramatiq.",
+        "wsgi.", "asgi.", "websocket.", "subprocess.", "cmd.", "protobuf.", "avro.", "psycopg.",
+        "mysql.", "sqlite.", "asyncpg.", "aiopg.", "vertica.", "snowflake.", "pynamodb.",
+    ]
+
+    /// Whole metric keys ddtrace writes.
+    @usableFromInline static let exactMetrics: [StaticString] = [
+        "_sampling_priority_v1", "process_id", "_top_level", "_dd.measured", "_dd.top_level",
+        "_dd.tracer_kr", "db.row_count", "db.rowcount", "system.pid",
+    ]
+
+    /// True when `key` is a meta key that ddtrace or an integration writes (never judged by
+    /// V4-TAG-REPR).
+    @inlinable
+    public static func isTracerWrittenMeta(_ key: ByteView) -> Bool {
+        for k in exactMeta where key.equals(k) { return true }
+        for p in prefixes where key.hasPrefix(p) { return true }
+        return false
+    }
+
+    /// True when `key` is a metrics key that ddtrace or an integration writes (never reported by
+    /// V4-TAG-NUMERIC): the exact keys, every namespace of `isTracerWrittenMeta`, and `*.rate`.
+    @inlinable
+    public static func isTracerWrittenMetric(_ key: ByteView) -> Bool {
+        if key.count > 0 && key[0] == UInt8(ascii: "_") { return true }  // _dd.*, _sampling_priority_v1, _top_level, …
+        if key.hasSuffix(".rate") || key.hasSuffix("_rate") { return true }
+        for k in exactMetrics where key.equals(k) { return true }
+        for p in prefixes where key.hasPrefix(p) { return true }
+        return false
+    }
+
+    /// String conveniences for tests and telemetry paths.
+    public static func isTracerWrittenMeta(_ key: String) -> Bool {
+        var k = key
+        return k.withUTF8 { isTracerWrittenMeta(ByteView(UnsafeRawBufferPointer($0))) }
+    }
+
+    public static func isTracerWrittenMetric(_ key: String) -> Bool {
+        var k = key
+        return k.withUTF8 { isTracerWrittenMetric(ByteView(UnsafeRawBufferPointer($0))) }
+    }
+}

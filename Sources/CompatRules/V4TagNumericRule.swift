@@ -1,0 +1,21 @@
+import MessagePack
+
+/// V4-TAG-NUMERIC — a number under a user key.
+///
+/// Guide: "`set_tag("retry.count", 3)` and `set_metric("retry.count", 3)` are identical on the wire
+/// (measured). Report metrics under keys that neither ddtrace nor an integration writes … once per
+/// key, as "verify it comes from set_metric", never per span."
+public enum V4TagNumericRule: CompatRule {
+    public static let id = RuleID.tagNumeric
+    public static let severity = Severity.check
+    public static let confidence = Confidence.low
+    public static let title = "A user metric: set_metric(key, n) or set_tag(key, n) — identical on the wire"
+    public static let fix = "Verify this key is set with set_metric; if the code calls set_tag(key, number), switch to set_metric (v4's set_tag takes strings only)."
+    public static let evidence = "span metrics key that neither ddtrace nor an integration writes"
+
+    /// True when `key` is a metric the user's code set.
+    @inlinable
+    public static func judge(key: ByteView) -> Bool {
+        !KnownTagKeys.isTracerWrittenMetric(key)
+    }
+}

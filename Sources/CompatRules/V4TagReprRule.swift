@@ -1,0 +1,29 @@
+import MessagePack
+
+/// V4-TAG-REPR — a tag set with a non-string value.
+///
+/// Guide: "v4 types `Span.set_tag(key, value: Optional[str])` … v3 sends every other value as
+/// `str(value)` in **meta** … On the wire: a meta value that is exactly `True`, `False`, `None`
+/// (medium: a user may send the literal word), or that parses as a Python list/dict/tuple/set/bytes
+/// literal, or matches `<... object at 0x...>` (high). Skip keys that ddtrace itself writes."
+///
+/// `<Obj>`-style custom reprs (a capitalised name in angle brackets) are reported with medium
+/// confidence: see `PythonRepr.angle`.
+public enum V4TagReprRule: CompatRule {
+    public static let id = RuleID.tagRepr
+    public static let severity = Severity.check
+    public static let confidence = Confidence.high
+    public static let title = "A tag was set with a non-string value (its Python str() reached the agent)"
+    public static let fix = "Pass a string to set_tag/set_tags (e.g. str(x) or json.dumps(x) on purpose), or a number to set_metric; v4 types set_tag(key, value: Optional[str])."
+    public static let evidence = "span meta value that reads True/False/None, a Python list/dict/tuple/set/bytes repr, or <… object at 0x…>"
+
+    /// The finding for one meta entry, or nil. Cheap for ordinary values: one byte test, then a
+    /// parse that fails within a few bytes; the key's skip list is consulted only on a match.
+    @inlinable
+    public static func judge(key: ByteView, value: ByteView) -> PythonRepr.Match? {
+        guard PythonRepr.isCandidate(value) else { return nil }
+        guard let match = PythonRepr.classify(value) else { return nil }
+        if KnownTagKeys.isTracerWrittenMeta(key) { return nil }
+        return match
+    }
+}
