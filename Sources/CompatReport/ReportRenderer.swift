@@ -1,0 +1,109 @@
+import CompatRules
+import Foundation
+
+/// Renders a report as JSON (the schema), Markdown (for a person who never heard of the tool) and a
+/// self-contained HTML page, all from the same finalized data.
+public enum ReportRenderer {
+    /// The JSON document: pretty-printed, keys sorted, so that two runs diff cleanly.
+    public static func json(_ report: Report) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        // Encoding plain structs of strings and numbers cannot fail; NaN never enters a report.
+        let data = (try? encoder.encode(report)) ?? Data(#"{"schema":"trace-compat/report/v1"}"#.utf8)
+        return Array(data) + [0x0a]
+    }
+
+    /// Reads a JSON report back (the schema version must be v1).
+    public static func decode(json bytes: [UInt8]) throws -> Report {
+        let report = try JSONDecoder().decode(Report.self, from: Data(bytes))
+        guard report.schema == Report.currentSchema else {
+            throw ReportFileError.unsupportedSchema(report.schema)
+        }
+        return report
+    }
+
+    public static func markdown(_ report: Report) -> String {
+        MarkdownReport(report: report).render()
+    }
+
+    public static func html(_ report: Report) -> String {
+        HTMLReport(report: report).render()
+    }
+}
+
+public enum ReportFileError: Error, CustomStringConvertible {
+    case unsupportedSchema(String)
+    public var description: String {
+        switch self {
+        case .unsupportedSchema(let s): "unsupported report schema \"\(s)\" (this build reads \(Report.currentSchema))"
+        }
+    }
+}
+
+/// Shared wording of the renderers.
+enum Wording {
+    static func severityHeading(_ s: Severity) -> String {
+        switch s {
+        case .breaks: "What breaks under v4"
+        case .changes: "What v4 changes by default"
+        case .check: "Worth a check"
+        }
+    }
+
+    static func severityExplanation(_ s: Severity) -> String {
+        switch s {
+        case .breaks: "Code fails or data is lost after the upgrade unless you act first."
+        case .changes: "v4 behaves differently by default: decide whether you want the old behaviour back."
+        case .check: "Possibly fine, possibly a bug: look at the code that produces it."
+        }
+    }
+
+    static func statusText(_ s: ChecklistItem.Status) -> String {
+        switch s {
+        case .found: "FOUND"
+        case .notSeen: "not seen"
+        case .notObservable: "not visible in this traffic"
+        case .checkInCode: "check in code"
+        }
+    }
+
+    static func counts(_ d: [String: Int]) -> String {
+        d.isEmpty ? "—" : d.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: ", ")
+    }
+
+    static func percent(_ x: Double) -> String {
+        String(format: "%.1f%%", x * 100)
+    }
+
+    /// The subject of a finding in a few words: the tag key, setting, or operation.
+    static func whereText(_ f: Finding) -> String {
+        var parts: [String] = []
+        if !f.operation.isEmpty { parts.append(f.operation) }
+        if !f.resource.isEmpty && f.resource != f.operation { parts.append(oneLine(f.resource, limit: 60)) }
+        return parts.joined(separator: " · ")
+    }
+
+    static func oneLine(_ s: String, limit: Int) -> String {
+        let flat = s.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        return flat.count > limit ? String(flat.prefix(limit - 1)) + "…" : flat
+    }
+
+    static func detail(_ f: Finding) -> String {
+        var parts: [String] = []
+        if let k = f.kind, !k.isEmpty { parts.append(f.rule == .tagRepr ? "value type \(k)" : k) }
+        if f.rule == .djangoMinimal, let t = f.twinSeen {
+            parts.append(t == f.count ? "driver twin span seen for all: the query is still traced under v4"
+                         : t == 0 ? "no driver twin span: lost under v4" : "driver twin span for \(t) of \(f.count)")
+        }
+        if let s = f.share { parts.append("\(percent(s)) of \(f.app ?? f.service)'s spans") }
+        if let e = f.evidence { parts.append(e) }
+        return parts.joined(separator: "; ")
+    }
+
+    static func example(_ f: Finding) -> String {
+        guard let s = f.samples.first else { return "" }
+        if let e = s.excerpt { return e }
+        if s.traceID.isEmpty { return s.valueType ?? "" }
+        return "trace \(s.traceID)"
+    }
+}
