@@ -1,0 +1,38 @@
+"""Checks every scenario module shares (imported into test_manual_tags.py and test_django.py, where
+pytest collects them with that module's `outcome` fixture)."""
+from __future__ import annotations
+
+
+def request_kinds(reqs) -> set:
+    """(method, path) of what the agent stored, less remote-config polls (their number is timing)."""
+    return {(r["method"], "/" + r["url"].split("/", 3)[-1]) for r in reqs} - {("POST", "/v0.7/config")}
+
+
+def test_agent_received_the_same_requests(outcome):
+    assert request_kinds(outcome.proxied_requests) == request_kinds(outcome.direct_requests)
+    method = "PUT" if "pywriter" in outcome.name else "POST"
+    api = "v0.5" if "v0.5" in outcome.name else "v0.4"
+    assert (method, f"/{api}/traces") in request_kinds(outcome.proxied_requests)
+
+
+def test_telemetry_and_info_pass_through(outcome):
+    assert outcome.info_requests_at_agent >= 1, "the tracer's GET /info never reached the agent through the proxy"
+    telemetry = ("POST", "/telemetry/proxy/api/v2/apmtelemetry")
+    if telemetry in request_kinds(outcome.direct_requests):
+        assert outcome.proxied_telemetry, "telemetry reached the agent directly, but not through the proxy"
+
+
+def test_report_file_and_routes_agree(outcome):
+    def project(report):
+        return sorted((f.get("rule"), f.get("service"), f.get("key"), f.get("kind"), f.get("count"))
+                      for f in report.get("findings", []))
+
+    assert outcome.proxy_exit == 0, outcome.proxy.log_tail()
+    assert outcome.live_report.get("schema") == "trace-compat/report/v1"
+    assert outcome.file_report is not None, f"no report file at {outcome.proxy.report}"
+    assert project(outcome.file_report) == project(outcome.live_report)
+    assert project(outcome.plain_report) == project(outcome.live_report)
+    for rule in {f["rule"] for f in outcome.live_report["findings"]}:
+        assert rule in outcome.report_md
+    for suffix in (".md", ".html"):
+        assert outcome.proxy.report.with_suffix(suffix).exists(), f"no {suffix} beside the report file"

@@ -1,0 +1,103 @@
+"""The proxy restarted between two runs keeps its report; the agent gone gives 502s, and the proxy
+recovers when it comes back."""
+from __future__ import annotations
+
+import json
+import time
+
+import msgpack
+import requests
+
+from harness import Mode, TestAgent, app_constants, all_spans, count_by, findings, run_app, wait_until
+from scenarios import settle
+
+APP = app_constants("tagged_checkout.py")
+
+V04 = Mode("v0.4")
+
+
+def repr_counts(report: dict) -> dict:
+    return count_by(findings(report, "V4-TAG-REPR", APP.SERVICE), "key")
+
+
+def test_restart_keeps_report_and_counts_continue(agent, proxies, workdir):
+    proxy = proxies(agent.url)
+    proxy.start(fresh=True)
+    run = run_app("tagged_checkout.py", proxy.agent_url, V04, workdir / "run1", DD_SERVICE=APP.SERVICE)
+    assert run.returncode == 0 and run.tracer_errors() == [], run.describe()
+    first = repr_counts(settle(proxy))
+    assert set(first) == set(APP.EXPECTED_REPR_KEYS) and set(first.values()) == {1}, first
+
+    assert proxy.stop() == 0, proxy.log_tail()
+    on_disk = repr_counts(json.loads(proxy.report.read_text()))
+    assert on_disk == first, "the report file written on SIGTERM lost findings"
+
+    # Same port, same report file, no --fresh: the report continues.
+    proxy.start(fresh=False)
+    assert repr_counts(proxy.report_json()) == first, "restarted proxy did not continue the report file"
+    run = run_app("tagged_checkout.py", proxy.agent_url, V04, workdir / "run2", DD_SERVICE=APP.SERVICE)
+    assert run.returncode == 0 and run.tracer_errors() == [], run.describe()
+    second = repr_counts(settle(proxy))
+    assert second == {k: 2 for k in first}, f"counts did not continue across the restart: {second}"
+    struct = count_by(findings(proxy.report_json(), "V4-STRUCT-TAG", APP.SERVICE), "key")
+    assert struct == {APP.EXPECTED_STRUCT_KEY: 2}
+
+    # --fresh starts over.
+    assert proxy.stop() == 0
+    proxy.start(fresh=True)
+    assert repr_counts(proxy.report_json()) == {}, "--fresh kept old findings"
+
+
+def _tiny_v04_payload() -> bytes:
+    span = {"trace_id": 7, "span_id": 8, "parent_id": 0, "name": "outage.probe", "service": "outage",
+            "resource": "probe", "type": "custom", "start": time.time_ns(), "duration": 1000, "error": 0,
+            "meta": {"k": "v"}, "metrics": {}}
+    return msgpack.packb([[span]])
+
+
+def test_agent_outage_gives_502_and_recovers(proxies, workdir):
+    own = TestAgent(workdir / "agent").start()
+    try:
+        proxy = proxies(own.url)
+        proxy.start(fresh=True)
+        headers = {"Content-Type": "application/msgpack", "X-Datadog-Trace-Count": "1"}
+
+        # Warm: keep-alive connections to the agent now sit in the proxy's pool.
+        assert requests.get(proxy.url + "/info", timeout=10).status_code == 200
+        assert requests.post(proxy.url + "/v0.4/traces", data=_tiny_v04_payload(), headers=headers,
+                             timeout=10).status_code == 200
+
+        own.stop()
+        for attempt in range(3):
+            started = time.monotonic()
+            info = requests.get(proxy.url + "/info", timeout=15)
+            took = time.monotonic() - started
+            assert info.status_code == 502, f"attempt {attempt}: {info.status_code} {info.text[:200]}"
+            assert took < 5, f"502 took {took:.1f} s: an unreachable upstream must be answered fast"
+            body = info.json()
+            assert str(own.port) in json.dumps(body), f"the 502 body should name the upstream: {body}"
+            traces = requests.post(proxy.url + "/v0.4/traces", data=_tiny_v04_payload(), headers=headers, timeout=15)
+            assert traces.status_code == 502, traces.text[:200]
+
+        # An app whose agent is gone sees it: the tracer logs the 502.
+        down = run_app("tagged_checkout.py", proxy.agent_url, V04, workdir / "app-down", DD_SERVICE=APP.SERVICE)
+        assert any("502" in ln or "failed to send" in ln for ln in down.tracer_errors()), down.describe()
+
+        # The admin routes still answer, and the report counts the outcomes.
+        assert requests.get(proxy.url + "/compat/health", timeout=5).status_code == 200
+        report_text = json.dumps(proxy.report_json())
+        assert "upstream_unreachable" in report_text, "502s are not counted in the report"
+
+        # The agent returns on the same port: the proxy forwards again, without a restart.
+        own.start()
+        wait_until(lambda: requests.get(proxy.url + "/info", timeout=5).status_code == 200, 15,
+                   "the proxy to reach the returned agent", on_timeout=proxy.log_tail)
+        own.start_session()
+        up = run_app("tagged_checkout.py", proxy.agent_url, V04, workdir / "app-up", DD_SERVICE=APP.SERVICE)
+        assert up.returncode == 0 and up.tracer_errors() == [], up.describe()
+        time.sleep(0.3)
+        spans = all_spans(own.session_traces())
+        names = sorted(s["name"] for s in spans)
+        assert names == sorted(APP.SPAN_NAMES), f"after recovery the agent got {names}"
+    finally:
+        own.stop()
