@@ -34,6 +34,11 @@ public enum V4DjangoMinimalRule: CompatRule {
         }
     }
 
+    /// The fix for one kind.
+    public static func fix(for kind: Kind) -> String {
+        "Set \(kind.setting) to keep these spans under v4 (or DD_DJANGO_TRACING_MINIMAL=false to keep all of Django's instrumentation)."
+    }
+
     /// The kind of a span, from its name, type and `meta.component`; nil for spans v4 keeps.
     @inlinable
     public static func kind(name: ByteView, type: ByteView, component: ByteView) -> Kind? {
