@@ -1,6 +1,124 @@
 import ArgumentParser
+import Configuration
+import Logging
+import Metrics
+import ServiceLifecycle
+import TraceCompatProxy
 
+/// `trace-compat proxy`: point `DD_TRACE_AGENT_URL` here; everything reaches the agent unchanged
+/// while the report grows. Every setting comes from a flag, else an environment variable
+/// (`TRACE_COMPAT_<KEY>`), else the config file (`--config`), else the default
+/// (see Config/trace-compat.yaml for every key).
 struct ProxyCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "proxy", abstract: "(not yet implemented)")
-    func run() async throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "proxy",
+        abstract: "Forward tracer traffic to the Datadog Agent unchanged and report what dd-trace-py v4 would break.",
+        discussion: """
+            Set DD_TRACE_AGENT_URL=http://127.0.0.1:8136 in the application. Admin routes: /compat/report(.json|.md|.html), \
+            /compat/health, /metrics. Precedence: flag > TRACE_COMPAT_* environment variable > --config file > default.
+            """
+    )
+
+    @Option(help: "Where applications connect: HOST:PORT or unix:///path (default 127.0.0.1:8136). Env TRACE_COMPAT_LISTEN.")
+    var listen: String?
+    @Option(help: "The agent: http://HOST:PORT, unix:///path, or none for the sink mode (default http://127.0.0.1:8126). Env TRACE_COMPAT_UPSTREAM.")
+    var upstream: String?
+    @Option(help: "Report JSON path; .md and .html are written beside it (default ./trace-compat-report.json). Env TRACE_COMPAT_REPORT.")
+    var report: String?
+    @Option(help: "YAML configuration file (see Config/trace-compat.yaml). Env TRACE_COMPAT_CONFIG.")
+    var config: String?
+    @Flag(inversion: .prefixedNo, help: "Start a new report instead of continuing the existing file. Env TRACE_COMPAT_FRESH.")
+    var fresh: Bool?
+    @Flag(inversion: .prefixedNo, help: "Keep no tag value excerpts in the report. Env TRACE_COMPAT_REDACT.")
+    var redact: Bool?
+    @Option(help: "Serve /compat/* and /metrics on their own listener (then they are forwarded on --listen). Env TRACE_COMPAT_ADMIN_LISTEN.")
+    var adminListen: String?
+    @Option(help: "Seconds between report writes (default 10). Env TRACE_COMPAT_FLUSH_INTERVAL.")
+    var flushInterval: Double?
+    @Option(help: "Seconds to wait for the agent before answering 504 (default 10). Env TRACE_COMPAT_UPSTREAM_TIMEOUT.")
+    var upstreamTimeout: Double?
+    @Option(help: "Largest request body; larger ones get 413 (default 26214400, the agent's apm_config.max_payload_size). Env TRACE_COMPAT_MAX_BODY_BYTES.")
+    var maxBodyBytes: Int?
+    @Option(help: "Payloads waiting for analysis at most; beyond, forwarded and counted not_analysed (default 1024). Env TRACE_COMPAT_QUEUE_CAPACITY.")
+    var queueCapacity: Int?
+    @Option(help: "Analysis threads (default: cores - 1, at least 1). Env TRACE_COMPAT_ANALYSIS_THREADS.")
+    var analysisThreads: Int?
+    @Option(help: "Samples kept per finding group in the report (default 5). Env TRACE_COMPAT_SAMPLE_LIMIT.")
+    var sampleLimit: Int?
+
+    func run() async throws {
+        let logger = Logger(label: "trace-compat.proxy")
+        let configuration: ProxyConfiguration
+        do {
+            configuration = try await ProxyConfigurationLoader.load(flags: flagValues(), configFile: config)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let metrics = ProxyMetrics()
+        MetricsSystem.bootstrap(metrics.metricsFactory)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [ProxyService(configuration: configuration, logger: logger, metrics: metrics)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+
+    /// The flags the user gave, as configuration keys (the highest-precedence provider).
+    func flagValues() -> [AbsoluteConfigKey: ConfigValue] {
+        var values: [AbsoluteConfigKey: ConfigValue] = [:]
+        func put(_ key: String, _ content: ConfigContent?) {
+            if let content { values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(content, isSecret: false) }
+        }
+        put("listen", listen.map(ConfigContent.string))
+        put("upstream", upstream.map(ConfigContent.string))
+        put("report", report.map(ConfigContent.string))
+        put("admin_listen", adminListen.map(ConfigContent.string))
+        put("fresh", fresh.map(ConfigContent.bool))
+        put("redact", redact.map(ConfigContent.bool))
+        put("flush_interval", flushInterval.map(ConfigContent.double))
+        put("upstream_timeout", upstreamTimeout.map(ConfigContent.double))
+        put("max_body_bytes", maxBodyBytes.map(ConfigContent.int))
+        put("queue_capacity", queueCapacity.map(ConfigContent.int))
+        put("analysis_threads", analysisThreads.map(ConfigContent.int))
+        put("sample_limit", sampleLimit.map(ConfigContent.int))
+        return values
+    }
+}
+
+/// Builds a `ProxyConfiguration` from flags, `TRACE_COMPAT_*` environment variables, the YAML
+/// file and the defaults, in that order of precedence.
+enum ProxyConfigurationLoader {
+    static func load(flags: [AbsoluteConfigKey: ConfigValue], configFile: String?, environment: [String: String]? = nil) async throws -> ProxyConfiguration {
+        let env = environment.map { EnvironmentVariablesProvider(environmentVariables: $0) } ?? EnvironmentVariablesProvider()
+        let prefixedEnv = env.prefixKeys(with: ["trace_compat"])
+        var providers: [any ConfigProvider] = [InMemoryProvider(name: "flags", values: flags), prefixedEnv]
+        let envReader = ConfigReader(provider: prefixedEnv)
+        if let path = configFile ?? envReader.string(forKey: "config") {
+            providers.append(try await FileProvider<YAMLSnapshot>(filePath: .init(path)))
+        }
+        return try configuration(from: ConfigReader(providers: providers))
+    }
+
+    static func configuration(from reader: ConfigReader) throws -> ProxyConfiguration {
+        let defaults = ProxyConfiguration()
+        var configuration = defaults
+        if let listen = reader.string(forKey: "listen") { configuration.listen = try ListenAddress(parsing: listen) }
+        if let admin = reader.string(forKey: "admin_listen"), !admin.isEmpty { configuration.adminListen = try ListenAddress(parsing: admin) }
+        if let upstream = reader.string(forKey: "upstream") { configuration.upstream = try UpstreamTarget(parsing: upstream) }
+        configuration.reportPath = reader.string(forKey: "report", default: defaults.reportPath)
+        configuration.flushInterval = reader.double(forKey: "flush_interval", default: defaults.flushInterval)
+        configuration.upstreamTimeout = reader.double(forKey: "upstream_timeout", default: defaults.upstreamTimeout)
+        configuration.maxBodyBytes = reader.int(forKey: "max_body_bytes", default: defaults.maxBodyBytes)
+        configuration.queueCapacity = reader.int(forKey: "queue_capacity", default: defaults.queueCapacity)
+        configuration.analysisThreads = reader.int(forKey: "analysis_threads", default: defaults.analysisThreads)
+        configuration.fresh = reader.bool(forKey: "fresh", default: defaults.fresh)
+        configuration.redact = reader.bool(forKey: "redact", default: defaults.redact)
+        configuration.sampleLimit = reader.int(forKey: "sample_limit", default: defaults.sampleLimit)
+        let errors = configuration.validationErrors()
+        if !errors.isEmpty { throw ProxyConfigurationError.invalid(key: "configuration", value: "", reason: errors.joined(separator: "; ")) }
+        return configuration
+    }
 }

@@ -1,0 +1,104 @@
+import CompatReport
+import Foundation
+import TraceAnalysis
+
+/// The one seam between forwarding and analysis: a bounded queue drained by dedicated threads,
+/// each with its own `Analyzer` (an Analyzer is not thread-safe; the `ReportStore` is).
+///
+/// `offer` never blocks: when the queue is full the work is refused and the caller counts it as
+/// `not_analysed`; the request has already been forwarded either way.
+public final class AnalysisQueue: @unchecked Sendable {
+    /// One unit of analysis.
+    public enum Work: Sendable {
+        case request(CapturedRequest)
+        case agentInfo(body: [UInt8], receivedAt: Date)
+    }
+
+    public let capacity: Int
+    private let condition = NSCondition()
+    private var items: [Work?] = []
+    private var head = 0
+    private var count = 0
+    private var busy = 0
+    private var accepting = true
+    private var stopping = false
+    private var threads: [Thread] = []
+    private var finished = 0
+
+    public init(capacity: Int, threads threadCount: Int, store: ReportStore) {
+        self.capacity = max(1, capacity)
+        self.items = Array(repeating: nil, count: self.capacity)
+        for index in 0..<max(1, threadCount) {
+            let thread = Thread { [self] in self.work(with: Analyzer(store: store)) }
+            thread.name = "trace-compat-analysis-\(index)"
+            threads.append(thread)
+        }
+        for thread in self.threads { thread.start() }
+    }
+
+    /// Payloads waiting (not counting ones being analysed).
+    public var depth: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return count
+    }
+
+    /// Queues `work` for analysis; false when the queue is full or draining.
+    public func offer(_ work: Work) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard accepting, count < capacity else { return false }
+        items[(head + count) % capacity] = work
+        count += 1
+        condition.signal()
+        return true
+    }
+
+    /// Stops accepting, lets the threads finish what is queued, and waits for them (shutdown).
+    public func drain() {
+        condition.lock()
+        accepting = false
+        stopping = true
+        condition.broadcast()
+        while finished < threads.count {
+            condition.wait()
+        }
+        condition.unlock()
+    }
+
+    /// Waits until nothing is queued or being analysed (tests, admin snapshots).
+    public func waitUntilIdle() {
+        condition.lock()
+        while count > 0 || busy > 0 { condition.wait() }
+        condition.unlock()
+    }
+
+    private func work(with analyzer: Analyzer) {
+        while true {
+            condition.lock()
+            while count == 0 && !stopping { condition.wait() }
+            if count == 0 && stopping {
+                finished += 1
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let work = items[head]!
+            items[head] = nil
+            head = (head + 1) % capacity
+            count -= 1
+            busy += 1
+            condition.unlock()
+
+            switch work {
+            case .request(let request): analyzer.analyze(request)
+            case .agentInfo(let body, let receivedAt): analyzer.analyzeAgentInfo(body: body, receivedAt: receivedAt)
+            }
+
+            condition.lock()
+            busy -= 1
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+}

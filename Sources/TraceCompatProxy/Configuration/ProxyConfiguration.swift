@@ -1,0 +1,172 @@
+import Foundation
+
+/// Everything `trace-compat proxy` needs to run, as one plain value.
+///
+/// The command builds it from a `ConfigReader` (flag > environment variable > config file > these
+/// defaults); tests build it directly. No I/O happens here.
+public struct ProxyConfiguration: Sendable, Equatable {
+    /// Where the proxy accepts applications' traffic (`DD_TRACE_AGENT_URL` points here).
+    public var listen: ListenAddress
+    /// When set, `/compat/…` and `/metrics` are served only here; on `listen` they are forwarded.
+    public var adminListen: ListenAddress?
+    /// The real agent, or `.none` for the sink mode.
+    public var upstream: UpstreamTarget
+    /// The report JSON path (`.md` and `.html` are written beside it).
+    public var reportPath: String
+    /// Seconds between two atomic report writes.
+    public var flushInterval: Double
+    /// Seconds to wait for the agent's answer (and for connecting) before answering 504.
+    public var upstreamTimeout: Double
+    /// Largest request body forwarded; larger ones are answered 413.
+    public var maxBodyBytes: Int
+    /// Payloads waiting for analysis at most; more are forwarded and counted `not_analysed`.
+    public var queueCapacity: Int
+    /// Analysis threads, each with its own `Analyzer`.
+    public var analysisThreads: Int
+    /// Start a new report instead of continuing the file at `reportPath`.
+    public var fresh: Bool
+    /// Keep no tag value excerpts in the report.
+    public var redact: Bool
+    /// Samples (trace/span ids, excerpts) kept per finding group in the report.
+    public var sampleLimit: Int
+
+    /// The Datadog Agent's own request limit: `apm_config.max_payload_size` (env
+    /// `DD_APM_MAX_PAYLOAD_SIZE`) defaults to `MaxRequestBytes: 25 * 1024 * 1024, // 25MB` in
+    /// DataDog/datadog-agent `pkg/trace/config/config.go` (`New()`), applied in the agent's config
+    /// setup (`if k := "apm_config.max_payload_size"; core.IsSet(k) { c.MaxRequestBytes = … }`).
+    public static let agentMaxPayloadSize = 25 * 1024 * 1024
+
+    public static let defaultListen = ListenAddress.tcp(host: "127.0.0.1", port: 8136)
+    public static let defaultUpstream = UpstreamTarget.http(host: "127.0.0.1", port: 8126)
+    public static let defaultReportPath = "trace-compat-report.json"
+
+    public init(
+        listen: ListenAddress = Self.defaultListen,
+        adminListen: ListenAddress? = nil,
+        upstream: UpstreamTarget = Self.defaultUpstream,
+        reportPath: String = Self.defaultReportPath,
+        flushInterval: Double = 10,
+        upstreamTimeout: Double = 10,
+        maxBodyBytes: Int = Self.agentMaxPayloadSize,
+        queueCapacity: Int = 1024,
+        analysisThreads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount - 1),
+        fresh: Bool = false,
+        redact: Bool = false,
+        sampleLimit: Int = 5
+    ) {
+        self.listen = listen
+        self.adminListen = adminListen
+        self.upstream = upstream
+        self.reportPath = reportPath
+        self.flushInterval = flushInterval
+        self.upstreamTimeout = upstreamTimeout
+        self.maxBodyBytes = maxBodyBytes
+        self.queueCapacity = queueCapacity
+        self.analysisThreads = analysisThreads
+        self.fresh = fresh
+        self.redact = redact
+        self.sampleLimit = sampleLimit
+    }
+
+    /// Problems a user must fix before the proxy can start (empty when valid).
+    public func validationErrors() -> [String] {
+        var errors: [String] = []
+        if flushInterval <= 0 { errors.append("flush_interval must be > 0 seconds (got \(flushInterval))") }
+        if upstreamTimeout <= 0 { errors.append("upstream_timeout must be > 0 seconds (got \(upstreamTimeout))") }
+        if maxBodyBytes <= 0 { errors.append("max_body_bytes must be > 0 (got \(maxBodyBytes))") }
+        if queueCapacity <= 0 { errors.append("queue_capacity must be > 0 (got \(queueCapacity))") }
+        if analysisThreads <= 0 { errors.append("analysis_threads must be > 0 (got \(analysisThreads))") }
+        if sampleLimit < 0 { errors.append("sample_limit must be >= 0 (got \(sampleLimit))") }
+        if reportPath.isEmpty { errors.append("report must name a file") }
+        return errors
+    }
+}
+
+/// A place to listen: `HOST:PORT` or `unix:///path/to.sock`.
+public enum ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    case tcp(host: String, port: Int)
+    case unix(path: String)
+
+    /// Parses `127.0.0.1:8136`, `[::1]:8136`, `localhost:0` or `unix:///tmp/x.sock`.
+    public init(parsing text: String) throws(ProxyConfigurationError) {
+        if text.hasPrefix("unix://") {
+            let path = String(text.dropFirst("unix://".count))
+            guard path.hasPrefix("/") else { throw .invalid(key: "listen", value: text, reason: "a unix socket needs an absolute path: unix:///path/to.sock") }
+            self = .unix(path: path)
+            return
+        }
+        guard let (host, port) = Self.hostAndPort(text) else {
+            throw .invalid(key: "listen", value: text, reason: "expected HOST:PORT or unix:///path")
+        }
+        self = .tcp(host: host, port: port)
+    }
+
+    static func hostAndPort(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        var host = String(text[..<colon])
+        guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port), !host.isEmpty else { return nil }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, port)
+    }
+
+    /// True for addresses only this machine can reach (the safe default).
+    public var isLoopback: Bool {
+        switch self {
+        case .unix: return true
+        case .tcp(let host, _): return host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .tcp(let host, let port): return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        case .unix(let path): return "unix://\(path)"
+        }
+    }
+}
+
+/// Where requests go: the agent over TCP or a unix socket, or nowhere (sink mode).
+public enum UpstreamTarget: Sendable, Equatable, CustomStringConvertible {
+    case http(host: String, port: Int)
+    case unix(path: String)
+    case none
+
+    /// Parses `http://HOST:PORT`, `unix:///path` or `none`.
+    public init(parsing text: String) throws(ProxyConfigurationError) {
+        if text == "none" {
+            self = .none
+        } else if text.hasPrefix("unix://") {
+            let path = String(text.dropFirst("unix://".count))
+            guard path.hasPrefix("/") else { throw .invalid(key: "upstream", value: text, reason: "a unix socket needs an absolute path: unix:///path/to.sock") }
+            self = .unix(path: path)
+        } else if text.hasPrefix("http://") {
+            var rest = String(text.dropFirst("http://".count))
+            while rest.hasSuffix("/") { rest.removeLast() }
+            if !rest.contains(":") || rest.hasSuffix("]") { rest += ":80" }
+            guard let (host, port) = ListenAddress.hostAndPort(rest), port > 0 else {
+                throw .invalid(key: "upstream", value: text, reason: "expected http://HOST:PORT")
+            }
+            self = .http(host: host, port: port)
+        } else {
+            throw .invalid(key: "upstream", value: text, reason: "expected http://HOST:PORT, unix:///path or none (https is not spoken by the agent's receiver)")
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .http(let host, let port): return host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
+        case .unix(let path): return "unix://\(path)"
+        case .none: return "none"
+        }
+    }
+}
+
+public enum ProxyConfigurationError: Error, Equatable, CustomStringConvertible {
+    case invalid(key: String, value: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let key, let value, let reason): return "invalid \(key) '\(value)': \(reason)"
+        }
+    }
+}

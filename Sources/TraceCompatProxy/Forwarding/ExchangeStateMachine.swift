@@ -1,0 +1,253 @@
+import NIOCore
+
+/// The life of one request/response exchange on a client connection, without I/O.
+///
+/// The channel handler feeds events in (request parts from the client, upstream connection
+/// results, answer parts from the agent, the timer, the client going away) and carries the
+/// returned action out. Every edge case (answer before the body ends, agent gone mid-answer,
+/// body over the limit after the answer started, …) is decided here, so it is a unit test
+/// without a socket — the pattern of async-http-client's `HTTPRequestStateMachine`.
+///
+/// Rules it encodes:
+/// - Body parts that arrive while the upstream connection is being opened are held, in order,
+///   and flushed once it is open: nothing is reordered or dropped.
+/// - An error answer (502, 504) is only written once the whole request was read, so the
+///   connection stays in sync for the next request (RFC 9112 §9.3: a server that does not read
+///   the rest of the body must close). 413 is the exception: it is answered at once and the
+///   connection closed, since reading an over-limit body is what the limit is there to avoid.
+/// - The timer for 504 starts when the last request byte is handed to the agent.
+/// - An upstream connection is reused only when the agent ended its answer on a keep-alive
+///   connection after receiving the whole request.
+public struct ExchangeStateMachine: Sendable {
+    /// A request part waiting for the upstream connection.
+    public enum UpstreamPart: Sendable, Equatable {
+        case head
+        case body(ByteBuffer)
+        case end
+    }
+
+    /// How this exchange is answered.
+    public enum Mode: Sendable, Equatable {
+        /// Forwarded to the agent.
+        case forward
+        /// Answered by the proxy itself (sink mode, admin routes) once the request is read.
+        case local
+    }
+
+    public enum Action: Sendable, Equatable {
+        case none
+        /// Open (or lease) an upstream connection.
+        case connectUpstream
+        /// Write these parts upstream, in order; start the answer timer if `startTimer`.
+        case forward([UpstreamPart], startTimer: Bool)
+        /// Answer the request locally (sink answer or admin route); the exchange then completes.
+        case respondLocally
+        /// Answer with `outcome.status` and a one-line JSON body; close the client connection
+        /// afterwards if `closeClient`; drop the upstream connection if `dropUpstream`.
+        case respondError(ProxyOutcome, closeClient: Bool, dropUpstream: Bool)
+        /// Pass the agent's status line and headers on (hop-by-hop headers removed).
+        case relayHead
+        /// Pass a part of the agent's answer on.
+        case relayBody
+        /// Pass the end of the answer on; give the upstream connection back to the pool when
+        /// `reuseUpstream`, else close it. `exchangeComplete` when the request was read fully too.
+        case relayEnd(reuseUpstream: Bool, exchangeComplete: Bool)
+        /// The exchange cannot finish cleanly: close the client connection (and the upstream one
+        /// if `dropUpstream`), counting `outcome` when present.
+        case closeClient(ProxyOutcome?, dropUpstream: Bool)
+        /// The request was fully read after the answer had already ended: the exchange is over.
+        case exchangeComplete
+        /// The client is gone: drop the upstream connection and count `outcome` when present.
+        case abandon(ProxyOutcome?, dropUpstream: Bool)
+        /// Return an upstream connection that is no longer wanted (closed, not reused).
+        case discardUpstream
+        /// Close the upstream connection in use; the client's answer comes later.
+        case dropUpstream
+    }
+
+    enum RequestState: Sendable, Equatable {
+        case receiving
+        case complete
+    }
+
+    enum UpstreamState: Sendable, Equatable {
+        case notNeeded
+        case connecting(pending: [UpstreamPart])
+        case connected
+        /// The connection failed before an answer started; the error is answered at request end.
+        case failed(ProxyOutcome)
+        case finished
+    }
+
+    enum ResponseState: Sendable, Equatable {
+        case waiting
+        case streaming
+        case complete
+        /// The proxy answered (error or local) and ignores anything the agent still sends.
+        case answeredByProxy
+    }
+
+    public private(set) var bodyBytes = 0
+    public let maxBodyBytes: Int
+    let mode: Mode
+    var request = RequestState.receiving
+    var upstream = UpstreamState.notNeeded
+    var response = ResponseState.waiting
+    var closed = false
+
+    public init(mode: Mode, maxBodyBytes: Int) {
+        self.mode = mode
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    public var isComplete: Bool { request == .complete && (response == .complete || response == .answeredByProxy) }
+
+    /// The client sent a request head. `contentLength` as declared, if any.
+    public mutating func requestHead(contentLength: Int?) -> Action {
+        if let contentLength, contentLength > maxBodyBytes {
+            closed = true
+            response = .answeredByProxy
+            return .respondError(.payloadTooLarge, closeClient: true, dropUpstream: false)
+        }
+        guard mode == .forward else { return .none }
+        upstream = .connecting(pending: [.head])
+        return .connectUpstream
+    }
+
+    /// A part of the request body arrived from the client.
+    public mutating func requestBody(_ part: ByteBuffer) -> Action {
+        guard !closed else { return .none }
+        bodyBytes += part.readableBytes
+        if bodyBytes > maxBodyBytes {
+            closed = true
+            let dropUpstream = upstreamIsHeld
+            upstream = .finished
+            if response == .waiting {
+                response = .answeredByProxy
+                return .respondError(.payloadTooLarge, closeClient: true, dropUpstream: dropUpstream)
+            }
+            return .closeClient(.payloadTooLarge, dropUpstream: dropUpstream)
+        }
+        switch upstream {
+        case .connecting(var pending):
+            pending.append(.body(part))
+            upstream = .connecting(pending: pending)
+            return .none
+        case .connected where response != .complete:
+            return .forward([.body(part)], startTimer: false)
+        default:
+            return .none  // local answer, failed upstream or early answer: read and discard
+        }
+    }
+
+    /// The client finished its request.
+    public mutating func requestEnd() -> Action {
+        guard !closed else { return .none }
+        request = .complete
+        switch upstream {
+        case .connecting(var pending):
+            pending.append(.end)
+            upstream = .connecting(pending: pending)
+            return .none
+        case .connected:
+            if response == .complete { return .exchangeComplete }
+            return .forward([.end], startTimer: true)
+        case .failed(let outcome):
+            response = .answeredByProxy
+            upstream = .finished
+            return .respondError(outcome, closeClient: false, dropUpstream: false)
+        case .finished:
+            return isComplete ? .exchangeComplete : .none
+        case .notNeeded:
+            response = .answeredByProxy
+            return .respondLocally
+        }
+    }
+
+    /// The upstream connection is open: flush what waited for it.
+    public mutating func upstreamConnected() -> Action {
+        guard case .connecting(let pending) = upstream, !closed else { return .discardUpstream }
+        upstream = .connected
+        return .forward(pending, startTimer: pending.last == .end)
+    }
+
+    /// Opening the upstream connection failed (`.upstreamTimeout` when connecting took too long).
+    public mutating func upstreamConnectFailed(_ outcome: ProxyOutcome) -> Action {
+        guard case .connecting = upstream, !closed else { return .none }
+        return fail(outcome, dropUpstream: false)
+    }
+
+    /// The agent's status line and headers arrived.
+    public mutating func upstreamResponseHead() -> Action {
+        guard response == .waiting, case .connected = upstream else { return .none }
+        response = .streaming
+        return .relayHead
+    }
+
+    public mutating func upstreamResponseBody() -> Action {
+        guard response == .streaming else { return .none }
+        return .relayBody
+    }
+
+    /// The agent ended its answer; `keepAlive` when its connection may carry another request.
+    public mutating func upstreamResponseEnd(keepAlive: Bool) -> Action {
+        guard response == .streaming else { return .none }
+        response = .complete
+        let requestSent = request == .complete
+        upstream = .finished
+        return .relayEnd(reuseUpstream: keepAlive && requestSent, exchangeComplete: requestSent)
+    }
+
+    /// The upstream connection closed or failed (reset, EOF) while this exchange used it.
+    public mutating func upstreamClosed() -> Action {
+        guard !closed else { return .none }
+        switch (upstream, response) {
+        case (.connected, .waiting):
+            return fail(.upstreamUnreachable, dropUpstream: true)
+        case (.connected, .streaming), (.finished, .streaming):
+            closed = true
+            upstream = .finished
+            return .closeClient(.upstreamReset, dropUpstream: true)
+        default:
+            return .none
+        }
+    }
+
+    /// The answer timer fired.
+    public mutating func timeout() -> Action {
+        guard !closed, response == .waiting else { return .none }
+        switch upstream {
+        case .connected, .connecting:
+            return fail(.upstreamTimeout, dropUpstream: true)
+        default:
+            return .none
+        }
+    }
+
+    /// The client connection closed.
+    public mutating func clientClosed() -> Action {
+        if closed || isComplete { closed = true; return .abandon(nil, dropUpstream: upstreamIsHeld) }
+        closed = true
+        let dropUpstream = upstreamIsHeld
+        upstream = .finished
+        return .abandon(.clientAborted, dropUpstream: dropUpstream)
+    }
+
+    var upstreamIsHeld: Bool {
+        switch upstream {
+        case .connected, .connecting: return true
+        default: return false
+        }
+    }
+
+    private mutating func fail(_ outcome: ProxyOutcome, dropUpstream: Bool) -> Action {
+        if request == .complete {
+            response = .answeredByProxy
+            upstream = .finished
+            return .respondError(outcome, closeClient: false, dropUpstream: dropUpstream)
+        }
+        upstream = .failed(outcome)
+        // Answered once the request is fully read (see requestEnd); the upstream goes now.
+        return dropUpstream ? .dropUpstream : .none
+    }
+}

@@ -1,0 +1,51 @@
+import NIOHTTP1
+
+/// Removes the headers that belong to one connection and not to the message (RFC 9110 §7.6.1):
+/// `Connection` and every header it names, plus `Keep-Alive`, `Proxy-Connection`, `TE`,
+/// `Transfer-Encoding` and `Upgrade`. Everything else passes unchanged and in order.
+///
+/// `Transfer-Encoding` is dropped because the proxy re-frames each hop itself: a chunked message
+/// is re-chunked on the next hop (see `HopByHopHeaders.forwarded(_:hadChunkedBody:)`), so the body
+/// bytes arrive unchanged while the framing stays correct.
+public enum HopByHopHeaders {
+    static let always: Set<String> = ["connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade"]
+
+    /// The end-to-end headers of `headers`.
+    public static func removing(from headers: HTTPHeaders) -> HTTPHeaders {
+        var named = always
+        for value in headers["connection"] {
+            for token in value.split(separator: ",") {
+                named.insert(trimmedOWS(token).lowercased())
+            }
+        }
+        var kept = HTTPHeaders()
+        kept.reserveCapacity(headers.count)
+        for (name, value) in headers where !named.contains(name.lowercased()) {
+            kept.add(name: name, value: value)
+        }
+        return kept
+    }
+
+    /// Headers for the next hop: end-to-end headers, plus `Transfer-Encoding: chunked` when the
+    /// message had a chunked body and no `Content-Length` (so the next hop can find its end).
+    public static func forwarded(_ headers: HTTPHeaders, isChunked: Bool) -> HTTPHeaders {
+        var next = removing(from: headers)
+        if isChunked && !next.contains(name: "content-length") {
+            next.add(name: "transfer-encoding", value: "chunked")
+        }
+        return next
+    }
+
+    /// True when the message body is framed by chunked transfer coding (RFC 9112 §6.1).
+    public static func isChunked(_ headers: HTTPHeaders) -> Bool {
+        headers["transfer-encoding"].contains { $0.lowercased().contains("chunked") }
+    }
+}
+
+/// Removes optional whitespace (SP / HTAB, RFC 9110 §5.6.3) around a list element.
+func trimmedOWS(_ token: Substring) -> String {
+    var s = token
+    while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+    while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+    return String(s)
+}

@@ -1,0 +1,366 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import TraceAnalysis
+
+/// One client connection: feeds request parts and upstream events into an
+/// `ExchangeStateMachine` and carries its actions out. Runs after NIO's HTTP/1.1 server pipeline
+/// (which serialises pipelined requests), so at most one exchange is live at a time.
+final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// The state of the exchange in progress, beside its state machine.
+    final class Exchange {
+        let id: Int
+        let head: HTTPRequestHead
+        let endpoint: Endpoint
+        var machine: ExchangeStateMachine
+        var connection: UpstreamConnection?
+        var timer: Scheduled<Void>?
+        var sentAt: NIODeadline?
+        var responseHead: HTTPResponseHead?
+        var status = "aborted"
+        var requestBytes = 0
+        var responseBytes = 0
+        /// Request body kept for analysis (only for analysed endpoints).
+        var teeBody: [UInt8]?
+        /// Answer body kept for analysis (`GET /info`).
+        var teeAnswer: [UInt8]?
+        var closeAfterResponse: Bool
+        var failureDetail: String?
+        var recorded = false
+
+        init(id: Int, head: HTTPRequestHead, endpoint: Endpoint, machine: ExchangeStateMachine) {
+            self.id = id
+            self.head = head
+            self.endpoint = endpoint
+            self.machine = machine
+            self.closeAfterResponse = !head.isKeepAlive
+        }
+    }
+
+    private let shared: ProxyShared
+    private let role: ListenerRole
+    private var context: ChannelHandlerContext?
+    private var exchange: Exchange?
+    private var nextID = 0
+
+    init(shared: ProxyShared, role: ListenerRole) {
+        self.shared = shared
+        self.role = role
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    // MARK: client events
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            start(head)
+        case .body(let body):
+            guard let exchange else { return }
+            exchange.requestBytes += body.readableBytes
+            let action = exchange.machine.requestBody(body)
+            if exchange.teeBody != nil {
+                if exchange.machine.bodyBytes <= exchange.machine.maxBodyBytes {
+                    exchange.teeBody!.append(contentsOf: body.readableBytesView)
+                } else {
+                    exchange.teeBody = nil
+                }
+            }
+            perform(action, exchange, body: body)
+        case .end:
+            guard let exchange else { return }
+            teeRequest(exchange)
+            perform(exchange.machine.requestEnd(), exchange)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let exchange {
+            perform(exchange.machine.clientClosed(), exchange)
+            self.exchange = nil
+        }
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        // Backpressure: stop reading the agent while the client cannot take more.
+        if let channel = exchange?.connection?.channel {
+            channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func start(_ head: HTTPRequestHead) {
+        nextID += 1
+        let endpoint = Endpoint(method: head.method.rawValue, uri: head.uri)
+        let mode: ExchangeStateMachine.Mode
+        switch role {
+        case .admin: mode = .local
+        case .traffic(let servesAdmin):
+            if servesAdmin && AdminRoutes.owns(uri: head.uri) { mode = .local }
+            else if shared.configuration.upstream == .none { mode = .local }
+            else { mode = .forward }
+        }
+        let exchange = Exchange(id: nextID, head: head, endpoint: endpoint,
+                                machine: ExchangeStateMachine(mode: mode, maxBodyBytes: shared.configuration.maxBodyBytes))
+        if isAgentTraffic(head), endpoint.tee == .tracePayload || endpoint.tee == .telemetry {
+            var body: [UInt8] = []
+            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length <= exchange.machine.maxBodyBytes {
+                body.reserveCapacity(length)
+            }
+            exchange.teeBody = body
+        }
+        self.exchange = exchange
+        let declared = head.headers.first(name: "content-length").flatMap(Int.init)
+        perform(exchange.machine.requestHead(contentLength: declared), exchange)
+    }
+
+    /// Admin routes are the proxy's own traffic, not the application's.
+    private func isAgentTraffic(_ head: HTTPRequestHead) -> Bool {
+        switch role {
+        case .admin: return false
+        case .traffic(let servesAdmin): return !(servesAdmin && AdminRoutes.owns(uri: head.uri))
+        }
+    }
+
+    // MARK: actions
+
+    private func perform(_ action: ExchangeStateMachine.Action, _ exchange: Exchange, body: ByteBuffer? = nil) {
+        guard let context else { return }
+        switch action {
+        case .none:
+            break
+        case .connectUpstream:
+            let id = exchange.id
+            shared.pool.lease(on: context.eventLoop) { [self] result in
+                guard let current = self.exchange, current.id == id else {
+                    if case .success(let connection) = result { shared.pool.release(connection, reusable: true) }
+                    return
+                }
+                switch result {
+                case .success(let connection):
+                    upstreamLeased(connection, current)
+                case .failure(let error):
+                    current.status = "error"
+                    let outcome: ProxyOutcome
+                    if case .connectTimeout = error as? ChannelError { outcome = .upstreamTimeout } else { outcome = .upstreamUnreachable }
+                    current.failureDetail = "\(error)"
+                    perform(current.machine.upstreamConnectFailed(outcome), current)
+                }
+            }
+        case .forward(let parts, let startTimer):
+            guard let connection = exchange.connection else { return }
+            for part in parts {
+                switch part {
+                case .head:
+                    var head = HTTPRequestHead(version: .http1_1, method: exchange.head.method, uri: exchange.head.uri)
+                    head.headers = HopByHopHeaders.forwarded(exchange.head.headers, isChunked: HopByHopHeaders.isChunked(exchange.head.headers))
+                    connection.channel.write(HTTPClientRequestPart.head(head), promise: nil)
+                case .body(let buffer):
+                    connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+                case .end:
+                    connection.channel.write(HTTPClientRequestPart.end(nil), promise: nil)
+                }
+            }
+            connection.channel.flush()
+            if startTimer { startAnswerTimer(exchange) }
+        case .respondLocally:
+            let method = exchange.head.method.rawValue
+            let response = isAgentTraffic(exchange.head)
+                ? SinkResponder.respond(method: method, uri: exchange.head.uri)
+                : shared.admin.respond(method: method, uri: exchange.head.uri)
+            writeLocal(response, exchange, close: false)
+            finish(exchange)
+        case .respondError(let outcome, let closeClient, let dropUpstream):
+            shared.count(outcome, endpoint: exchange.endpoint.label)
+            if dropUpstream { drop(exchange) }
+            exchange.timer?.cancel()
+            let response = LocalResponse.error(outcome, upstream: shared.configuration.upstream, detail: detail(for: outcome, exchange))
+            writeLocal(response, exchange, close: closeClient)
+            if closeClient { finish(exchange, keepExchange: true) } else if exchange.machine.isComplete { finish(exchange) }
+        case .relayHead:
+            guard let upstreamHead = exchange.responseHead else { return }
+            exchange.timer?.cancel()
+            if let sentAt = exchange.sentAt {
+                shared.metrics.recordUpstreamLatency(endpoint: exchange.endpoint.label, nanoseconds: (NIODeadline.now() - sentAt).nanoseconds)
+            }
+            exchange.status = String(upstreamHead.status.code)
+            if exchange.endpoint.tee == .agentInfo, isAgentTraffic(exchange.head), upstreamHead.status == .ok { exchange.teeAnswer = [] }
+            context.writeAndFlush(wrapOutboundOut(.head(clientHead(for: upstreamHead, exchange))), promise: nil)
+        case .relayBody:
+            guard let body else { return }
+            exchange.responseBytes += body.readableBytes
+            if exchange.teeAnswer != nil { exchange.teeAnswer!.append(contentsOf: body.readableBytesView) }
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        case .relayEnd(let reuseUpstream, let exchangeComplete):
+            if let connection = exchange.connection {
+                exchange.connection = nil
+                shared.pool.release(connection, reusable: reuseUpstream)
+            }
+            if let answer = exchange.teeAnswer {
+                shared.tee(.agentInfo(body: answer, receivedAt: Date()), endpoint: exchange.endpoint.label)
+                exchange.teeAnswer = nil
+            }
+            let close = exchange.closeAfterResponse
+            let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+            if close { written.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
+            if exchangeComplete { finish(exchange) }
+        case .closeClient(let outcome, let dropUpstream):
+            if let outcome { shared.count(outcome, endpoint: exchange.endpoint.label) }
+            if dropUpstream { drop(exchange) }
+            exchange.timer?.cancel()
+            context.close(promise: nil)
+        case .exchangeComplete:
+            finish(exchange)
+        case .abandon(let outcome, let dropUpstream):
+            if let outcome { shared.count(outcome, endpoint: exchange.endpoint.label) }
+            if dropUpstream { drop(exchange) }
+            exchange.timer?.cancel()
+            record(exchange)
+        case .discardUpstream:
+            break  // handled where the lease completes
+        case .dropUpstream:
+            drop(exchange)
+        }
+    }
+
+    private func detail(for outcome: ProxyOutcome, _ exchange: Exchange) -> String {
+        switch outcome {
+        case .upstreamUnreachable:
+            return "the agent at \(shared.configuration.upstream) refused or dropped the connection" + (exchange.failureDetail.map { ": \($0)" } ?? "")
+        case .upstreamTimeout:
+            return "the agent at \(shared.configuration.upstream) did not answer within \(shared.configuration.upstreamTimeout)s (upstream_timeout)"
+        case .payloadTooLarge:
+            return "request body larger than max_body_bytes=\(shared.configuration.maxBodyBytes) (the agent's apm_config.max_payload_size)"
+        case .upstreamReset, .clientAborted:
+            return outcome.rawValue
+        }
+    }
+
+    private func upstreamLeased(_ connection: UpstreamConnection, _ exchange: Exchange) {
+        let action = exchange.machine.upstreamConnected()
+        if case .discardUpstream = action {
+            shared.pool.release(connection, reusable: true)
+            return
+        }
+        exchange.connection = connection
+        connection.relay.delegate = self
+        if let context, !context.channel.isWritable {
+            connection.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        }
+        perform(action, exchange)
+    }
+
+    private func startAnswerTimer(_ exchange: Exchange) {
+        guard let context else { return }
+        exchange.sentAt = .now()
+        let id = exchange.id
+        exchange.timer = context.eventLoop.assumeIsolated().scheduleTask(in: shared.upstreamTimeout) { [self] in
+            guard let current = self.exchange, current.id == id else { return }
+            current.status = "504"
+            perform(current.machine.timeout(), current)
+        }
+    }
+
+    private func drop(_ exchange: Exchange) {
+        if let connection = exchange.connection {
+            exchange.connection = nil
+            shared.pool.release(connection, reusable: false)
+        }
+    }
+
+    /// The request is over: tee it, unless the limit was hit.
+    private func teeRequest(_ exchange: Exchange) {
+        guard isAgentTraffic(exchange.head), exchange.machine.bodyBytes <= exchange.machine.maxBodyBytes else { return }
+        let captured = CapturedRequest(
+            method: exchange.head.method.rawValue,
+            path: exchange.head.uri,
+            headers: exchange.head.headers.map { (name: $0.name, value: $0.value) },
+            body: exchange.teeBody ?? []
+        )
+        exchange.teeBody = nil
+        shared.tee(.request(captured), endpoint: exchange.endpoint.label)
+    }
+
+    private func finish(_ exchange: Exchange, keepExchange: Bool = false) {
+        exchange.timer?.cancel()
+        record(exchange)
+        if !keepExchange, self.exchange === exchange { self.exchange = nil }
+    }
+
+    private func record(_ exchange: Exchange) {
+        guard !exchange.recorded else { return }
+        exchange.recorded = true
+        shared.metrics.recordExchange(endpoint: exchange.endpoint.label, status: exchange.status,
+                                      requestBytes: exchange.requestBytes, responseBytes: exchange.responseBytes)
+    }
+
+    private func writeLocal(_ response: LocalResponse, _ exchange: Exchange, close: Bool) {
+        guard let context else { return }
+        exchange.status = String(response.status)
+        var head = HTTPResponseHead(version: exchange.head.version, status: HTTPResponseStatus(statusCode: response.status))
+        head.headers.add(name: "content-type", value: response.contentType)
+        head.headers.add(name: "content-length", value: String(response.body.count))
+        if close || exchange.closeAfterResponse { head.headers.add(name: "connection", value: "close") }
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if exchange.head.method != .HEAD {
+            exchange.responseBytes += response.body.count
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
+        }
+        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if close || exchange.closeAfterResponse {
+            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+
+    /// The agent's status line and headers for the client: hop-by-hop headers removed, framing
+    /// re-declared for this hop (RFC 9112 §6.3).
+    private func clientHead(for upstream: HTTPResponseHead, _ exchange: Exchange) -> HTTPResponseHead {
+        var head = HTTPResponseHead(version: exchange.head.version, status: upstream.status)
+        head.headers = HopByHopHeaders.removing(from: upstream.headers)
+        let bodyless = exchange.head.method == .HEAD || upstream.status.code < 200 || upstream.status.code == 204 || upstream.status.code == 304
+        if !bodyless && !head.headers.contains(name: "content-length") {
+            if exchange.head.version.major == 1 && exchange.head.version.minor >= 1 {
+                head.headers.add(name: "transfer-encoding", value: "chunked")
+            } else {
+                exchange.closeAfterResponse = true  // HTTP/1.0: the end of the body is the close
+            }
+        }
+        if exchange.closeAfterResponse { head.headers.replaceOrAdd(name: "connection", value: "close") }
+        return head
+    }
+}
+
+extension ProxyServerHandler: UpstreamResponseDelegate {
+    func upstreamResponseHead(_ head: HTTPResponseHead) {
+        guard let exchange else { return }
+        exchange.responseHead = head
+        perform(exchange.machine.upstreamResponseHead(), exchange)
+    }
+
+    func upstreamResponseBody(_ body: ByteBuffer) {
+        guard let exchange else { return }
+        perform(exchange.machine.upstreamResponseBody(), exchange, body: body)
+    }
+
+    func upstreamResponseEnd(keepAlive: Bool) {
+        guard let exchange else { return }
+        perform(exchange.machine.upstreamResponseEnd(keepAlive: keepAlive), exchange)
+    }
+
+    func upstreamClosed() {
+        guard let exchange else { return }
+        exchange.connection = nil
+        if exchange.status == "aborted" { exchange.status = "error" }
+        perform(exchange.machine.upstreamClosed(), exchange)
+    }
+
+    func upstreamWritabilityChanged(isWritable: Bool) {
+        context?.channel.setOption(ChannelOptions.autoRead, value: isWritable).whenFailure { _ in }
+    }
+}

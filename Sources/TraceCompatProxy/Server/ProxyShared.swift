@@ -1,0 +1,48 @@
+import CompatReport
+import Logging
+import NIOCore
+
+/// What every client connection of one proxy shares: configuration, the upstream pool, the
+/// analysis queue, the report and the metrics. All of it is thread-safe.
+final class ProxyShared: Sendable {
+    let configuration: ProxyConfiguration
+    let pool: UpstreamPool
+    let queue: AnalysisQueue
+    let store: ReportStore
+    let metrics: ProxyMetrics
+    let admin: AdminRoutes
+    let logger: Logger
+
+    init(configuration: ProxyConfiguration, store: ReportStore, metrics: ProxyMetrics, logger: Logger) {
+        self.configuration = configuration
+        self.store = store
+        self.metrics = metrics
+        self.logger = logger
+        self.pool = UpstreamPool(target: configuration.upstream, connectTimeout: .nanoseconds(Int64(configuration.upstreamTimeout * 1e9)))
+        self.queue = AnalysisQueue(capacity: configuration.queueCapacity, threads: configuration.analysisThreads, store: store)
+        self.admin = AdminRoutes(store: store, metrics: metrics, queue: queue, upstream: configuration.upstream)
+    }
+
+    var upstreamTimeout: TimeAmount { .nanoseconds(Int64(configuration.upstreamTimeout * 1e9)) }
+
+    func count(_ outcome: ProxyOutcome, endpoint: String) {
+        store.countProxyError(outcome.rawValue, endpoint: endpoint)
+        metrics.recordProxyError(outcome)
+    }
+
+    /// Hands work to analysis without waiting; a full queue is counted as `not_analysed`.
+    func tee(_ work: AnalysisQueue.Work, endpoint: String) {
+        if !queue.offer(work) {
+            store.countNotAnalysed(endpoint: endpoint)
+            metrics.recordNotAnalysed(endpoint: endpoint)
+        }
+    }
+}
+
+/// Which routes a listener serves.
+enum ListenerRole: Sendable {
+    /// Forwards everything; also answers the admin routes when `servesAdmin`.
+    case traffic(servesAdmin: Bool)
+    /// Only the admin routes (`--admin-listen`).
+    case admin
+}
