@@ -192,9 +192,10 @@ public struct MessagePackReader {
         let b = try peekByte()
         switch b {
         case 0xca, 0xcb: return try readDouble()
-        default:
+        case 0x00...0x7f, 0xe0...0xff, 0xcc...0xd3:
             let (bits, negative) = try readIntegerBits()
             return negative ? Double(Int64(bitPattern: bits)) : Double(bits)
+        default: throw mismatch("number", b, at: offset)
         }
     }
 
@@ -347,6 +348,17 @@ public struct MessagePackReader {
 
     // MARK: - Skipping
 
+    /// Rejects a container (empty or not) that would sit at nesting `level` (1 = the top-level
+    /// value) beyond `limits.maxDepth`. msgpack-c refuses any container header, even an empty one,
+    /// once 32 containers are open (its embedded stack); counting the same way keeps both
+    /// decoders in agreement at the boundary.
+    @inlinable @inline(__always)
+    func checkDepth(_ level: Int, at start: Int) throws(MessagePackError) {
+        if level > limits.maxDepth {
+            throw MessagePackError(.depthLimitExceeded(limit: limits.maxDepth), at: start)
+        }
+    }
+
     /// Skips one value of any type, containers included, without materialising anything.
     ///
     /// Iterative (a pending-element counter per level, no recursion), bounded by `limits.maxDepth`
@@ -382,16 +394,16 @@ public struct MessagePackReader {
             case 0xa0...0xbf, 0xd9...0xdb: _ = try readString()
             case 0xc4...0xc6: _ = try readBinary()
             case 0xc7...0xc9, 0xd4...0xd8: _ = try readExtension()
-            case 0x90...0x9f, 0xdc, 0xdd: children = try readArrayHeader()
-            case 0x80...0x8f, 0xde, 0xdf: children = try readMapHeader() * 2
+            case 0x90...0x9f, 0xdc, 0xdd:
+                try checkDepth(depth + level + 1, at: start)
+                children = try readArrayHeader()
+            case 0x80...0x8f, 0xde, 0xdf:
+                try checkDepth(depth + level + 1, at: start)
+                children = try readMapHeader() * 2
             default: throw MessagePackError(.invalidByte(b), at: start)
             }
-            // Only non-empty containers open a level (as in msgpack-c, whose stack holds the
-            // containers still being filled): depth counts containers open at once.
+            // Only non-empty containers open a level: an empty one is complete at once.
             if children > 0 {
-                if depth + level + 1 > limits.maxDepth {
-                    throw MessagePackError(.depthLimitExceeded(limit: limits.maxDepth), at: start)
-                }
                 if level < 8 {
                     let saved = pending
                     withUnsafeMutableBytes(of: &stack) { $0.storeBytes(of: saved, toByteOffset: level * 8, as: Int.self) }

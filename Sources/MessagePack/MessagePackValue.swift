@@ -89,19 +89,15 @@ extension MessagePackReader {
             let (type, data) = try readExtension()
             return .extension(type: type, data: data.bytes)
         case 0x90...0x9f, 0xdc, 0xdd:
+            try checkDepth(depth + 1, at: start)
             let count = try readArrayHeader()
-            if count > 0 && depth + 1 > limits.maxDepth {
-                throw MessagePackError(.depthLimitExceeded(limit: limits.maxDepth), at: start)
-            }
             var items: [MessagePackValue] = []
             items.reserveCapacity(count)
             for _ in 0..<count { items.append(try readValue(depth: depth + 1)) }
             return .array(items)
         case 0x80...0x8f, 0xde, 0xdf:
+            try checkDepth(depth + 1, at: start)
             let count = try readMapHeader()
-            if count > 0 && depth + 1 > limits.maxDepth {
-                throw MessagePackError(.depthLimitExceeded(limit: limits.maxDepth), at: start)
-            }
             var entries: [(MessagePackValue, MessagePackValue)] = []
             entries.reserveCapacity(count)
             for _ in 0..<count {

@@ -168,8 +168,9 @@ public struct TracePayloadDecoder {
     static func readArrayRaw(_ reader: inout MessagePackReader) throws(MessagePackError) -> ByteView {
         let b = try reader.peekByte()
         if b == 0xc0 { reader.offset += 1; return .empty }
-        guard MessagePackReader.type(of: b) == .array else {
-            throw MessagePackError(.typeMismatch(expected: "array", found: MessagePackReader.type(of: b) ?? .nil), at: reader.offset)
+        guard let type = MessagePackReader.type(of: b) else { throw MessagePackError(.invalidByte(b), at: reader.offset) }
+        guard type == .array else {
+            throw MessagePackError(.typeMismatch(expected: "array", found: type), at: reader.offset)
         }
         return try reader.readRawValue(depth: 3)
     }
@@ -213,9 +214,10 @@ public struct TracePayloadDecoder {
     @inlinable
     static func readIndex(_ reader: inout MessagePackReader, _ table: UnsafeBufferPointer<ByteView>) throws(MessagePackError) -> ByteView {
         let start = reader.offset
-        let i = try reader.readUInt64()
-        guard i < UInt64(table.count) else {
-            throw MessagePackError(.invalidValue("string index \(i) outside the string table of \(table.count)"), at: start)
+        let (i, negative) = try reader.readIntegerBits()
+        guard !negative, i < UInt64(table.count) else {
+            let shown = negative ? String(Int64(bitPattern: i)) : String(i)
+            throw MessagePackError(.invalidValue("string index \(shown) outside the string table of \(table.count)"), at: start)
         }
         return table[Int(i)]
     }
