@@ -26,7 +26,7 @@ public enum SinkResponder {
             return LocalResponse(status: 200, json: #"{"rate_by_service":{}}"#)
         case .agentInfo:
             return LocalResponse(status: 200, json: infoDocument)
-        case .telemetry, .countOnly:
+        case .telemetry, .llmObs, .countOnly:
             return LocalResponse(status: 200, json: "{}")
         }
     }

@@ -7,11 +7,20 @@ public struct Endpoint: Sendable, Equatable {
         case tracePayload
         /// The request body is instrumentation telemetry: analysed.
         case telemetry
+        /// LLM Observability events through the EVP proxy: analysed (the v4 OpenAI stream rule).
+        case llmObs
         /// The agent's answer to `GET /info` is analysed (it carries the agent version).
         case agentInfo
         /// Only counted as traffic.
         case countOnly
+
+        /// True when the request body must be kept for the analyzer.
+        public var keepsRequestBody: Bool { self == .tracePayload || self == .telemetry || self == .llmObs }
     }
+
+    /// Where ddtrace sends LLM Observability events (`V4OpenAIStreamRule.llmobsPath`).
+    static let llmObsPath = "/evp_proxy/v2/api/v2/llmobs"
+
 
     /// Metric label: a known endpoint family, never the raw path (bounded cardinality).
     public let label: String
@@ -30,6 +39,7 @@ public struct Endpoint: Sendable, Equatable {
         }
         if path == "/info" { return ("/info", method == "GET" ? .agentInfo : .countOnly) }
         if path.hasPrefix("/telemetry/proxy/") { return ("/telemetry/proxy", .telemetry) }
+        if path == llmObsPath { return ("/evp_proxy", .llmObs) }
         let families = [
             "/v0.6/stats", "/v0.1/pipeline_stats", "/evp_proxy", "/profiling", "/debugger", "/v0.7/config",
             "/dogstatsd", "/symdb", "/tracer_flare", "/v0.1/lambda", "/compat", "/metrics",

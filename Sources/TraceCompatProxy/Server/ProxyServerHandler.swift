@@ -108,7 +108,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         let exchange = Exchange(id: nextID, head: head, endpoint: endpoint,
                                 machine: ExchangeStateMachine(mode: mode, maxBodyBytes: shared.configuration.maxBodyBytes))
-        if isAgentTraffic(head), endpoint.tee == .tracePayload || endpoint.tee == .telemetry {
+        if isAgentTraffic(head), endpoint.tee.keepsRequestBody {
             var body: [UInt8] = []
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length <= exchange.machine.maxBodyBytes {
                 body.reserveCapacity(length)
@@ -177,7 +177,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             writeLocal(response, exchange, close: false)
             finish(exchange)
         case .respondError(let outcome, let closeClient, let dropUpstream):
-            shared.count(outcome, endpoint: exchange.endpoint.label)
+            shared.count(outcome, path: exchange.head.uri, endpoint: exchange.endpoint)
             if dropUpstream { drop(exchange) }
             exchange.timer?.cancel()
             let response = LocalResponse.error(outcome, upstream: shared.configuration.upstream, detail: detail(for: outcome, exchange))
@@ -203,7 +203,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 shared.pool.release(connection, reusable: reuseUpstream)
             }
             if let answer = exchange.teeAnswer {
-                shared.tee(.agentInfo(body: answer, receivedAt: Date()), endpoint: exchange.endpoint.label)
+                shared.tee(.agentInfo(body: answer, receivedAt: Date()), path: exchange.head.uri, endpoint: exchange.endpoint)
                 exchange.teeAnswer = nil
             }
             let close = exchange.closeAfterResponse
@@ -211,14 +211,14 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             if close { written.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
             if exchangeComplete { finish(exchange) }
         case .closeClient(let outcome, let dropUpstream):
-            if let outcome { shared.count(outcome, endpoint: exchange.endpoint.label) }
+            if let outcome { shared.count(outcome, path: exchange.head.uri, endpoint: exchange.endpoint) }
             if dropUpstream { drop(exchange) }
             exchange.timer?.cancel()
             context.close(promise: nil)
         case .exchangeComplete:
             finish(exchange)
         case .abandon(let outcome, let dropUpstream):
-            if let outcome { shared.count(outcome, endpoint: exchange.endpoint.label) }
+            if let outcome { shared.count(outcome, path: exchange.head.uri, endpoint: exchange.endpoint) }
             if dropUpstream { drop(exchange) }
             exchange.timer?.cancel()
             record(exchange)
@@ -284,7 +284,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             body: exchange.teeBody ?? []
         )
         exchange.teeBody = nil
-        shared.tee(.request(captured), endpoint: exchange.endpoint.label)
+        shared.tee(.request(captured), path: exchange.head.uri, endpoint: exchange.endpoint)
     }
 
     private func finish(_ exchange: Exchange, keepExchange: Bool = false) {

@@ -25,16 +25,18 @@ final class ProxyShared: Sendable {
 
     var upstreamTimeout: TimeAmount { .nanoseconds(Int64(configuration.upstreamTimeout * 1e9)) }
 
-    func count(_ outcome: ProxyOutcome, endpoint: String) {
-        store.countProxyError(outcome.rawValue, endpoint: endpoint)
+    /// Counts an outcome in the report (by request path, which the store normalises) and in the
+    /// metrics (by endpoint family, to keep label cardinality bounded).
+    func count(_ outcome: ProxyOutcome, path: String, endpoint: Endpoint) {
+        store.countProxyError(outcome.rawValue, endpoint: path)
         metrics.recordProxyError(outcome)
     }
 
     /// Hands work to analysis without waiting; a full queue is counted as `not_analysed`.
-    func tee(_ work: AnalysisQueue.Work, endpoint: String) {
+    func tee(_ work: AnalysisQueue.Work, path: String, endpoint: Endpoint) {
         if !queue.offer(work) {
-            store.countNotAnalysed(endpoint: endpoint)
-            metrics.recordNotAnalysed(endpoint: endpoint)
+            store.countNotAnalysed(endpoint: path)
+            metrics.recordNotAnalysed(endpoint: endpoint.label)
         }
     }
 }

@@ -1,0 +1,121 @@
+import CompatReport
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+import TraceCompatProxy
+
+/// Every fixture request reaches a real recording agent unchanged, its answer comes back
+/// unchanged, and the report has what the analyzer found.
+@Suite struct ForwardingTests {
+    @Test(arguments: Fixtures.scenarios)
+    func fixtureTrafficReachesTheAgentByteForByte(scenario: String) async throws {
+        let harness = try await ProxyHarness.start()
+        let requests = try Fixtures.requests(scenario)
+        #expect(!requests.isEmpty)
+        let client = try await TestClient.connect(harness.address)
+        for request in requests {
+            let answer = try await client.send(HTTPMethod(rawValue: request.method), request.path, headers: request.headers, body: request.body)
+            let received = try #require(harness.upstream!.requests.last)
+            #expect(received.uri == request.path, "\(request.name)")
+            #expect(received.method == request.method, "\(request.name)")
+            #expect(received.body == request.body, "\(request.name): \(received.body.count) bytes received, \(request.body.count) sent")
+            for (name, value) in request.headers {
+                #expect(received.headers.contains { $0.0.lowercased() == name.lowercased() && $0.1 == value }, "\(request.name): header \(name) lost")
+            }
+            #expect(answer.status == 200)
+            #expect(answer.text == RecordingUpstream.answer(for: request.path), "\(request.name)")
+            #expect(answer.header("x-upstream") == "recording")
+        }
+        await client.close()
+        #expect(harness.upstream!.requests.count == requests.count)
+        // One client connection kept alive: the upstream pool reused one agent connection.
+        #expect(Set(harness.upstream!.requests.map(\.connection)).count == 1)
+
+        let report = harness.report()
+        #expect(report.traffic.requestCount == requests.count)
+        let traces = requests.filter { $0.path.hasSuffix("/traces") }.count
+        #expect(report.traffic.tracePayloadCount == traces)
+        #expect(report.traffic.agentVersions["7.60.0"] != nil, "the agent's /info answer reached the analyzer")
+        await harness.stop()
+    }
+
+    @Test func manualV04ReportHasTheFixtureFindings() async throws {
+        let harness = try await ProxyHarness.start()
+        for request in try Fixtures.requests("manual-v04") {
+            _ = try await TestClient.request(harness.address, HTTPMethod(rawValue: request.method), request.path, headers: request.headers, body: request.body)
+        }
+        let counts = harness.report().findingCountsByRule
+        // expected.json: 7 non-string reprs, 4 numeric tags, 1 struct tag.
+        #expect((counts["V4-TAG-REPR"] ?? 0) >= 7)
+        #expect((counts["V4-TAG-NUMERIC"] ?? 0) >= 4)
+        #expect((counts["V4-STRUCT-TAG"] ?? 0) >= 1)
+        await harness.stop()
+    }
+
+    @Test func chunkedRequestBodyArrivesUnchangedAndFramed() async throws {
+        let harness = try await ProxyHarness.start()
+        let payload = try Fixtures.requests("manual-v05").first { $0.path == "/v0.5/traces" }!
+        let answer = try await TestClient.request(harness.address, .POST, "/v0.5/traces",
+                                                  headers: payload.headers.filter { $0.0 != "content-length" }, body: payload.body, chunked: true)
+        #expect(answer.status == 200)
+        let received = try #require(harness.upstream!.requests.last)
+        #expect(received.body == payload.body)
+        #expect(received.headers.contains { $0.0.lowercased() == "transfer-encoding" && $0.1 == "chunked" })
+        #expect(harness.report().traffic.tracePayloadCount == 1)
+        await harness.stop()
+    }
+
+    @Test func chunkedAnswerIsRelayedWhole() async throws {
+        let harness = try await ProxyHarness.start(upstream: .chunkedAnswer)
+        let answer = try await TestClient.request(harness.address, .GET, "/v0.7/config")
+        #expect(answer.status == 200)
+        #expect(answer.text == "one,two,three")
+        await harness.stop()
+    }
+
+    @Test func hopByHopHeadersStopAtTheProxy() async throws {
+        let harness = try await ProxyHarness.start()
+        _ = try await TestClient.request(harness.address, .POST, "/v0.6/stats",
+                                         headers: [("Connection", "keep-alive, X-Private"), ("X-Private", "secret"), ("Keep-Alive", "timeout=5"),
+                                                   ("TE", "trailers"), ("Proxy-Connection", "keep-alive"), ("X-Datadog-Trace-Count", "3")],
+                                         body: Array("stats".utf8))
+        let names = Set(harness.upstream!.requests.last!.headers.map { $0.0.lowercased() })
+        #expect(!names.contains("x-private"))
+        #expect(!names.contains("keep-alive"))
+        #expect(!names.contains("te"))
+        #expect(!names.contains("proxy-connection"))
+        #expect(names.contains("x-datadog-trace-count"))
+        await harness.stop()
+    }
+
+    @Test func unknownPathsAndMethodsAreForwarded() async throws {
+        let harness = try await ProxyHarness.start()
+        for (method, path) in [(HTTPMethod.DELETE, "/some/future/endpoint?x=1"), (.PUT, "/v0.4/traces"), (.GET, "/debugger/v1/input"), (.HEAD, "/info")] {
+            let answer = try await TestClient.request(harness.address, method, path, body: method == .PUT ? [0x90] : [])
+            #expect(answer.status == 200)
+            #expect(harness.upstream!.requests.last?.uri == path)
+            #expect(harness.upstream!.requests.last?.method == method.rawValue)
+        }
+        await harness.stop()
+    }
+
+    @Test func unixSocketsOnBothSides() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tc-proxy-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let upstream = RecordingUpstream()
+        try await upstream.start(unixPath: directory.appendingPathComponent("agent.sock").path)
+        let harness = try await ProxyHarness.start(upstream: nil) {
+            $0.listen = .unix(path: directory.appendingPathComponent("proxy.sock").path)
+            $0.upstream = .unix(path: directory.appendingPathComponent("agent.sock").path)
+        }
+        let payload = try Fixtures.requests("manual-v04").first { $0.path == "/v0.4/traces" }!
+        let answer = try await TestClient.request(try SocketAddress(unixDomainSocketPath: directory.appendingPathComponent("proxy.sock").path),
+                                                  .POST, "/v0.4/traces", headers: payload.headers, body: payload.body)
+        #expect(answer.status == 200)
+        #expect(upstream.requests.last?.body == payload.body)
+        await harness.stop()
+        await upstream.stop()
+    }
+}

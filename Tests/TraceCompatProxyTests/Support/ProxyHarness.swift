@@ -1,0 +1,60 @@
+import CompatReport
+import Foundation
+import Logging
+import NIOCore
+import TraceCompatProxy
+
+/// A proxy in this process on an ephemeral loopback port, optionally in front of a
+/// `RecordingUpstream`, with its own report store.
+struct ProxyHarness {
+    let proxy: ProxyServer
+    let upstream: RecordingUpstream?
+    let store: ReportStore
+
+    var address: SocketAddress { proxy.localAddress! }
+
+    static func start(upstream behaviour: RecordingUpstream.Behaviour? = .agent,
+                      configure: (inout ProxyConfiguration) -> Void = { _ in }) async throws -> ProxyHarness {
+        var upstream: RecordingUpstream?
+        var configuration = ProxyConfiguration(listen: .tcp(host: "127.0.0.1", port: 0), upstream: .none,
+                                               reportPath: "/nonexistent/unused.json", analysisThreads: 1)
+        if let behaviour {
+            let recording = RecordingUpstream(behaviour: behaviour)
+            try await recording.start()
+            configuration.upstream = .http(host: "127.0.0.1", port: recording.port)
+            upstream = recording
+        }
+        configure(&configuration)
+        let store = ReportStore()
+        var logger = Logger(label: "test.proxy")
+        logger.logLevel = .warning
+        let proxy = ProxyServer(configuration: configuration, store: store, logger: logger)
+        try await proxy.start()
+        return ProxyHarness(proxy: proxy, upstream: upstream, store: store)
+    }
+
+    /// The report once every payload handed to analysis has been analysed.
+    func report() -> Report {
+        proxy.waitForAnalysis()
+        return store.snapshot()
+    }
+
+    func stop() async {
+        await proxy.shutdown(grace: .seconds(2))
+        await upstream?.stop()
+    }
+}
+
+/// An address nothing listens on: a port bound once and closed again.
+func closedPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
