@@ -34,7 +34,7 @@ public enum PythonRepr {
         switch value[0] {
         case UInt8(ascii: "T"), UInt8(ascii: "F"), UInt8(ascii: "N"), UInt8(ascii: "["), UInt8(ascii: "("),
              UInt8(ascii: "{"), UInt8(ascii: "b"), UInt8(ascii: "<"), UInt8(ascii: "s"), UInt8(ascii: "f"),
-             UInt8(ascii: "d"), UInt8(ascii: "O"), UInt8(ascii: "C"):
+             UInt8(ascii: "d"), UInt8(ascii: "O"), UInt8(ascii: "C"), UInt8(ascii: "a"), UInt8(ascii: "m"):
             return true
         default:
             return false
@@ -57,8 +57,7 @@ public enum PythonRepr {
             guard parser.parseWhole(), !parser.sawJSONString else { return nil }
             let kind: Kind = parser.topWasSet ? .set : .dict
             return Match(kind: kind, confidence: parser.topWasEmpty ? .medium : .high)
-        case UInt8(ascii: "b"):
-            guard p.count >= 3, p[1] == UInt8(ascii: "'") || p[1] == UInt8(ascii: "\"") else { return nil }
+        case UInt8(ascii: "b") where p.count >= 3 && (p[1] == UInt8(ascii: "'") || p[1] == UInt8(ascii: "\"")):
             var parser = Parser(p)
             guard parser.parseWhole() else { return nil }
             return Match(kind: .bytes, confidence: .high)

@@ -1,0 +1,75 @@
+import CompatRules
+
+extension ReportRenderer {
+    /// The short plain-text summary the CLI prints: traffic in one line, one row per rule that
+    /// fired, the verdict. Fits a terminal and a CI log.
+    public static func summary(_ report: Report) -> String {
+        let t = report.traffic
+        var out = "Traffic: \(t.requestCount) request(s), \(t.tracePayloadCount) trace payload(s)"
+        if !t.tracePayloads.isEmpty { out += " (" + Wording.counts(t.tracePayloads) + ")" }
+        out += ", \(t.traces) trace(s), \(t.spans) span(s), \(t.telemetryMessages) telemetry message(s), \(t.decodeErrors.count) decode error(s)"
+        if t.notAnalysedCount > 0 { out += ", \(t.notAnalysedCount) not analysed" }
+        out += "\n"
+        if !report.services.isEmpty {
+            out += "Services: " + report.services.sorted { $0.key < $1.key }.map { name, s in
+                "\(name.isEmpty ? "(none)" : name) [\(s.structTagsVisible ? "struct tags visible" : "struct tags NOT visible: v0.5 only")]"
+            }.joined(separator: ", ") + "\n"
+        }
+        out += "\n"
+        guard !report.findings.isEmpty else {
+            return out + "No findings. Check the 'check in code' items of the checklist in the report.\n"
+        }
+        var rows: [[String]] = [["SEVERITY", "RULE", "FINDINGS", "COUNT", "DETAIL"]]
+        var seen = Set<RuleID>()
+        for f in report.findings where !seen.contains(f.rule) {
+            seen.insert(f.rule)
+            let group = report.findings.filter { $0.rule == f.rule }
+            let total = group.reduce(0) { $0 + $1.count }
+            rows.append([f.severity.rawValue, f.rule.rawValue, String(group.count), String(total), detail(f.rule, group)])
+        }
+        var widths = [Int](repeating: 0, count: 5)
+        for r in rows { for (i, c) in r.enumerated() where i < 4 { widths[i] = max(widths[i], c.count) } }
+        for r in rows {
+            var line = ""
+            for (i, c) in r.enumerated() {
+                if i < 4 {
+                    let pad = String(repeating: " ", count: widths[i] - c.count)
+                    line += (i == 2 || i == 3 ? pad + c : c + pad) + "  "
+                } else {
+                    line += c
+                }
+            }
+            out += line + "\n"
+        }
+        let counts = [Severity.breaks, .changes, .check].map { s in "\(report.findings.filter { $0.severity == s }.count) \(s.rawValue)" }
+        out += "\nVerdict: " + counts.joined(separator: ", ") + ". See the report for the fix of each finding.\n"
+        return out
+    }
+
+    static func detail(_ rule: RuleID, _ group: [Finding]) -> String {
+        func list(_ items: [String], limit: Int = 4) -> String {
+            let unique = Array(NSOrderedSetLike(items))
+            return unique.prefix(limit).joined(separator: ", ") + (unique.count > limit ? ", …" : "")
+        }
+        switch rule {
+        case .djangoMinimal:
+            var byKind: [String: Int] = [:]
+            for f in group { byKind[f.kind ?? "", default: 0] += f.count }
+            return V4DjangoMinimalRule.Kind.allCases.map { "\($0.rawValue) \(byKind[$0.rawValue] ?? 0)" }.joined(separator: ", ")
+        case .tagRepr, .structTag, .tagNumeric:
+            return "keys: " + list(group.compactMap(\.key))
+        case .config, .integration, .platform, .removedAPI:
+            return list(group.compactMap(\.key))
+        case .python, .tracer, .agent:
+            return "versions: " + list(group.compactMap(\.kind))
+        case .openAIStream:
+            return "services: " + list(group.map(\.service))
+        }
+    }
+}
+
+/// Unique items in first-seen order.
+func NSOrderedSetLike(_ items: [String]) -> [String] {
+    var seen = Set<String>()
+    return items.filter { seen.insert($0).inserted }
+}

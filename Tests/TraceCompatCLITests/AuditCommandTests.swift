@@ -1,0 +1,162 @@
+import Foundation
+import Testing
+
+/// Runs the built `trace-compat` binary as a real process: exit codes, stdout summary, the stderr
+/// line for a damaged file, and the reports it writes.
+enum CLI {
+    /// The binary sits in the same `.build/<config>` folder as the test runner.
+    static let binary: String = {
+        var candidates: [String] = []
+        let argv0 = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        var dir = argv0.deletingLastPathComponent()
+        for _ in 0..<5 {
+            candidates.append(dir.appendingPathComponent("trace-compat").path)
+            dir = dir.deletingLastPathComponent()
+        }
+        candidates.append(URL(fileURLWithPath: Bundle.main.bundlePath).deletingLastPathComponent().appendingPathComponent("trace-compat").path)
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }()
+
+    static let fixtures: String = {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return repo.deletingLastPathComponent().appendingPathComponent("shared/fixtures").path
+    }()
+
+    struct Result { var status: Int32; var stdout: String; var stderr: String }
+
+    static func run(_ args: [String]) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        let out = Pipe()
+        let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("cli-stderr-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: errFile.path, contents: nil)
+        let err = try FileHandle(forWritingTo: errFile)
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        try err.close()
+        let errText = (try? String(contentsOf: errFile, encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(at: errFile)
+        return Result(status: p.terminationStatus, stdout: String(decoding: data, as: UTF8.self), stderr: errText)
+    }
+
+    static func tempDir() throws -> String {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("trace-compat-cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }
+
+    static func json(_ path: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+    }
+}
+
+@Suite(.serialized) struct AuditCommandTests {
+    @Test func binaryIsBuilt() {
+        #expect(FileManager.default.isExecutableFile(atPath: CLI.binary), "expected the trace-compat binary at \(CLI.binary)")
+    }
+
+    @Test func auditOfAllFixturesSummarisesAndWritesReports() throws {
+        let dir = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try CLI.run(["audit", CLI.fixtures, "--json", dir + "/r.json", "--markdown", dir + "/r.md", "--html", dir + "/r.html"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("V4-DJANGO-MINIMAL"))
+        #expect(r.stdout.contains("database 348, cache 12, template 6"))
+        #expect(r.stdout.contains("V4-STRUCT-TAG"))
+        #expect(r.stdout.contains("Verdict:"))
+        #expect(r.stderr.isEmpty, "\(r.stderr)")
+        let json = try CLI.json(dir + "/r.json")
+        #expect(json["schema"] as? String == "trace-compat/report/v1")
+        let traffic = json["traffic"] as! [String: Any]
+        #expect(traffic["spans"] as? Int == 409 + 409 + 226 + 15 * 3)
+        let findings = json["findings"] as! [[String: Any]]
+        // 7 repr (span, key) per manual scenario, struct tags only from the two v0.4 ones.
+        #expect(findings.filter { $0["rule"] as? String == "V4-TAG-REPR" }.reduce(0) { $0 + ($1["count"] as! Int) } == 21)
+        #expect(findings.filter { $0["rule"] as? String == "V4-STRUCT-TAG" }.reduce(0) { $0 + ($1["count"] as! Int) } == 2)
+        let html = try String(contentsOfFile: dir + "/r.html", encoding: .utf8)
+        #expect(html.contains("<table id=\"findings\">"))
+        #expect(html.components(separatedBy: "<tr class=\"finding\"").count - 1 == findings.count)
+        #expect(try String(contentsOfFile: dir + "/r.md", encoding: .utf8).contains("## What to do"))
+    }
+
+    @Test func failOnExitsThreeAtOrAboveTheSeverity() throws {
+        let v04 = CLI.fixtures + "/manual-v04"
+        let v05 = CLI.fixtures + "/manual-v05"
+        #expect(try CLI.run(["audit", v04, "--fail-on", "breaks"]).status == 3)  // struct tag
+        #expect(try CLI.run(["audit", v05, "--fail-on", "breaks"]).status == 0)  // v0.5 hides it
+        #expect(try CLI.run(["audit", v05, "--fail-on", "changes"]).status == 0)
+        #expect(try CLI.run(["audit", v05, "--fail-on", "check"]).status == 3)
+        #expect(try CLI.run(["audit", CLI.fixtures + "/django-full-v05", "--fail-on", "changes"]).status == 3)
+        #expect(try CLI.run(["audit", CLI.fixtures + "/django-minimal-v04", "--fail-on", "check"]).status == 0)
+        #expect(try CLI.run(["audit", v04, "--fail-on", "sometimes"]).status != 0)
+    }
+
+    @Test func damagedAndForeignFilesGetOneLineEachAndChangeNothingElse() throws {
+        let dir = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let src = CLI.fixtures + "/manual-v05"
+        for name in try FileManager.default.contentsOfDirectory(atPath: src) {
+            try FileManager.default.copyItem(atPath: src + "/" + name, toPath: dir + "/" + name)
+        }
+        let clean = try CLI.run(["audit", dir, "--fail-on", "breaks", "--json", dir + "/clean.json"])
+        // A second, truncated copy of the payload, and a foreign file.
+        let payload = try Data(contentsOf: URL(fileURLWithPath: dir + "/001-POST-v0.5_traces.msgpack"))
+        try payload.prefix(payload.count / 2).write(to: URL(fileURLWithPath: dir + "/009-POST-v0.5_traces.msgpack"))
+        try Data("hello".utf8).write(to: URL(fileURLWithPath: dir + "/notes.txt"))
+        let r = try CLI.run(["audit", dir, dir + "/notes.txt", "--fail-on", "breaks", "--json", dir + "/r.json"])
+        #expect(r.status == clean.status)
+        #expect(r.status == 0)
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 2, "\(r.stderr)")
+        #expect(lines.contains { $0.contains("009-POST-v0.5_traces.msgpack") && $0.contains("byte offset") })
+        #expect(lines.contains { $0.contains("notes.txt") })
+        let json = try CLI.json(dir + "/r.json")
+        let errors = (json["traffic"] as! [String: Any])["decode_errors"] as! [String: Any]
+        #expect(errors["count"] as? Int == 2)
+        let samples = errors["samples"] as! [[String: Any]]
+        #expect(samples.contains { ($0["source"] as? String)?.hasSuffix("009-POST-v0.5_traces.msgpack") == true && ($0["offset"] as? Int ?? 0) > 0 })
+        // The rest was audited as before.
+        let before = try CLI.json(dir + "/clean.json")["findings"] as! [[String: Any]]
+        let after = json["findings"] as! [[String: Any]]
+        #expect(after.count == before.count)
+    }
+
+    @Test func redactKeepsNoExcerpts() throws {
+        let dir = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try CLI.run(["audit", CLI.fixtures + "/manual-v04", "--redact", "--json", dir + "/r.json"]).status == 0)
+        let text = try String(contentsOfFile: dir + "/r.json", encoding: .utf8)
+        #expect(!text.contains("\"excerpt\""))
+        #expect(text.contains("\"value_type\" : \"dict\""))
+    }
+
+    @Test func reportMergeRenderAndCheck() throws {
+        let dir = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try CLI.run(["audit", CLI.fixtures + "/django-full-v04", "--json", dir + "/a.json"]).status == 0)
+        #expect(try CLI.run(["audit", CLI.fixtures + "/manual-v04", "--json", dir + "/b.json"]).status == 0)
+        let m = try CLI.run(["report", "merge", dir + "/a.json", dir + "/b.json", "-o", dir + "/m.json"])
+        #expect(m.status == 0, "\(m.stderr)")
+        let merged = try CLI.json(dir + "/m.json")
+        #expect((merged["traffic"] as! [String: Any])["spans"] as? Int == 409 + 15)
+        let both = try CLI.run(["audit", CLI.fixtures + "/django-full-v04", CLI.fixtures + "/manual-v04", "--json", dir + "/both.json"])
+        #expect(both.status == 0)
+        let direct = try CLI.json(dir + "/both.json")
+        func counts(_ j: [String: Any]) -> [String: Int] {
+            var out: [String: Int] = [:]
+            for f in j["findings"] as! [[String: Any]] { out[f["rule"] as! String, default: 0] += f["count"] as! Int }
+            return out
+        }
+        #expect(counts(merged) == counts(direct))
+        let render = try CLI.run(["report", "render", dir + "/m.json", "--html", dir + "/m.html", "--markdown", dir + "/m.md"])
+        #expect(render.status == 0)
+        #expect(try String(contentsOfFile: dir + "/m.html", encoding: .utf8).contains("id=\"findings\""))
+        #expect(try CLI.run(["report", "check", dir + "/m.json", "--fail-on", "breaks"]).status == 3)
+        #expect(try CLI.run(["report", "check", dir + "/a.json", "--fail-on", "breaks"]).status == 0)
+        #expect(try CLI.run(["report", "check", dir + "/nope.json"]).status != 0)
+    }
+}
