@@ -66,7 +66,7 @@ public struct MessagePackReader {
     func be64(at i: Int) -> UInt64 { UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)) }
 
     /// The first byte of the next value, without consuming it.
-    @inlinable
+    @inlinable @inline(__always)
     public func peekByte() throws(MessagePackError) -> UInt8 {
         try need(1, at: offset)
         return byte(at: offset)
@@ -155,6 +155,23 @@ public struct MessagePackReader {
         }
     }
 
+    /// A non-negative integer below 65,536 in its usual encodings (positive fixint, uint8, uint16)
+    /// read with one bounds check, or nil with the cursor unchanged: the fast path for indexes.
+    @inlinable @inline(__always)
+    public mutating func readSmallUnsignedFast() -> Int? {
+        let start = offset
+        guard start &+ 3 <= bytes.count else {
+            guard start < bytes.count, byte(at: start) < 0x80 else { return nil }
+            offset = start &+ 1
+            return Int(byte(at: start))
+        }
+        let b = byte(at: start)
+        if b < 0x80 { offset = start &+ 1; return Int(b) }
+        if b == 0xcc { offset = start &+ 2; return Int(byte(at: start &+ 1)) }
+        if b == 0xcd { offset = start &+ 3; return Int(be16(at: start &+ 1)) }
+        return nil
+    }
+
     /// Any integer width, as a signed value; unsigned values above `Int64.max` are an overflow.
     @inlinable
     public mutating func readInt64() throws(MessagePackError) -> Int64 {
@@ -174,7 +191,7 @@ public struct MessagePackReader {
     }
 
     /// A float32 or float64 value.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readDouble() throws(MessagePackError) -> Double {
         let start = offset
         let b = try peekByte()
@@ -187,8 +204,19 @@ public struct MessagePackReader {
 
     /// A number of any kind (int of any width, float32, float64) as a Double: what the Datadog
     /// Agent accepts wherever it expects a number.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readNumberAsDouble() throws(MessagePackError) -> Double {
+        // Fast path: float64, what the native writer sends for every metric.
+        let start = offset
+        if start &+ 9 <= bytes.count && byte(at: start) == 0xcb {
+            offset = start &+ 9
+            return Double(bitPattern: be64(at: start &+ 1))
+        }
+        return try readNumberAsDoubleSlow()
+    }
+
+    @inlinable
+    mutating func readNumberAsDoubleSlow() throws(MessagePackError) -> Double {
         let b = try peekByte()
         switch b {
         case 0xca, 0xcb: return try readDouble()
@@ -208,12 +236,34 @@ public struct MessagePackReader {
         }
         try need(headerSize + length, at: start)
         offset = start + headerSize + length
-        return ByteView(UnsafeRawBufferPointer(rebasing: bytes[(start + headerSize)..<(start + headerSize + length)]))
+        // need() proved the range inside a non-empty buffer, so baseAddress exists.
+        return ByteView(UnsafeRawBufferPointer(start: bytes.baseAddress! + (start + headerSize), count: length))
+    }
+
+    /// A fixstr (0 to 31 bytes, most keys and values in a trace) that lies whole in the input,
+    /// read with one bounds check; nil for anything else, with the cursor left where it was.
+    @inlinable @inline(__always)
+    mutating func readFixstrFast() -> ByteView? {
+        let start = offset
+        guard start < bytes.count else { return nil }
+        let b = byte(at: start)
+        guard b & 0xe0 == 0xa0 else { return nil }
+        let length = Int(b & 0x1f)
+        let end = start &+ 1 &+ length
+        guard end <= bytes.count, length <= limits.maxByteLength else { return nil }
+        offset = end
+        return ByteView(UnsafeRawBufferPointer(start: bytes.baseAddress! + (start &+ 1), count: length))
     }
 
     /// A str, as a view into the input.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readString() throws(MessagePackError) -> ByteView {
+        if let fast = readFixstrFast() { return fast }
+        return try readStringSlow()
+    }
+
+    @inlinable
+    mutating func readStringSlow() throws(MessagePackError) -> ByteView {
         let start = offset
         let b = try peekByte()
         switch b {
@@ -226,7 +276,7 @@ public struct MessagePackReader {
     }
 
     /// A bin, as a view into the input.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readBinary() throws(MessagePackError) -> ByteView {
         let start = offset
         let b = try peekByte()
@@ -239,11 +289,17 @@ public struct MessagePackReader {
     }
 
     /// A str, a bin, or nil (as empty): the Datadog Agent's tolerance where it expects a string.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readStringLike() throws(MessagePackError) -> ByteView {
+        if let fast = readFixstrFast() { return fast }
+        return try readStringLikeSlow()
+    }
+
+    @inlinable
+    mutating func readStringLikeSlow() throws(MessagePackError) -> ByteView {
         let b = try peekByte()
         switch b {
-        case 0xa0...0xbf, 0xd9...0xdb: return try readString()
+        case 0xa0...0xbf, 0xd9...0xdb: return try readStringSlow()
         case 0xc4...0xc6: return try readBinary()
         case 0xc0: offset += 1; return .empty
         default: throw mismatch("str", b, at: offset)
@@ -299,7 +355,7 @@ public struct MessagePackReader {
     }
 
     /// The element count of an array; the elements follow.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readArrayHeader() throws(MessagePackError) -> Int {
         let start = offset
         let b = try peekByte()
@@ -316,7 +372,7 @@ public struct MessagePackReader {
     }
 
     /// The entry count of a map; key, value, key, value… follow.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readMapHeader() throws(MessagePackError) -> Int {
         let start = offset
         let b = try peekByte()
@@ -333,7 +389,7 @@ public struct MessagePackReader {
     }
 
     /// A map header, or nil (as an empty map): the Agent's tolerance for empty meta/metrics.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readMapHeaderOrNil() throws(MessagePackError) -> Int {
         if try peekByte() == 0xc0 { offset += 1; return 0 }
         return try readMapHeader()

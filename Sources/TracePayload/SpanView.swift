@@ -97,8 +97,8 @@ public struct SpanTags {
             }
         case .indexed(let table):
             for _ in 0..<count {
-                let k = table[Int(try! reader.readUInt64())]
-                let v = table[Int(try! reader.readUInt64())]
+                let k = table[reader.readSmallUnsignedFast() ?? Int(try! reader.readUInt64())]
+                let v = table[reader.readSmallUnsignedFast() ?? Int(try! reader.readUInt64())]
                 try body(k, v)
             }
         }
@@ -148,7 +148,7 @@ public struct SpanMetrics {
             let k: ByteView
             switch encoding {
             case .inline: k = try! reader.readStringLike()
-            case .indexed(let table): k = table[Int(try! reader.readUInt64())]
+            case .indexed(let table): k = table[reader.readSmallUnsignedFast() ?? Int(try! reader.readUInt64())]
             }
             let b = try! reader.peekByte()
             let isFloat = b == 0xca || b == 0xcb

@@ -211,8 +211,18 @@ public struct TracePayloadDecoder {
         return summary
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     static func readIndex(_ reader: inout MessagePackReader, _ table: UnsafeBufferPointer<ByteView>) throws(MessagePackError) -> ByteView {
+        let start = reader.offset
+        if let i = reader.readSmallUnsignedFast() {
+            if i < table.count { return table[i] }
+            reader.offset = start  // out of the table: the slow path names the error
+        }
+        return try readIndexSlow(&reader, table)
+    }
+
+    @inlinable
+    static func readIndexSlow(_ reader: inout MessagePackReader, _ table: UnsafeBufferPointer<ByteView>) throws(MessagePackError) -> ByteView {
         let start = reader.offset
         let (i, negative) = try reader.readIntegerBits()
         guard !negative, i < UInt64(table.count) else {

@@ -193,6 +193,36 @@ func decodeError(_ bytes: [UInt8], limits: MessagePackLimits = .default) -> Mess
         #expect(ByteView.empty.equals("") && ByteView.empty.string == "")
     }
 
+    @Test func fastPathsAgreeWithTheGeneralReads() throws {
+        // readSmallUnsignedFast: fixint, uint8, uint16 anywhere, including the last bytes.
+        let cases: [([UInt8], Int?)] = [
+            ([0x05], 5), ([0x7f, 0, 0], 127), ([0xcc, 0xff], nil), ([0xcc, 0xff, 0], 255), ([0xcd, 1, 0], 256),
+            ([0xce, 0, 0, 0, 1], nil), ([0xff, 0, 0], nil), ([0xa1, 0x61, 0], nil), ([], nil),
+        ]
+        for (bytes, want) in cases {
+            bytes.withUnsafeBytes { p in
+                var r = MessagePackReader(bytes: p)
+                #expect(r.readSmallUnsignedFast() == want, "\(bytes)")
+                #expect(r.offset == (want == nil ? 0 : (bytes[0] == 0xcc ? 2 : bytes[0] == 0xcd ? 3 : 1)), "\(bytes)")
+            }
+        }
+        // A fixstr cut at the end of the input falls back to the general path and its error.
+        try [UInt8]([0xa3, 0x61]).withUnsafeBytes { p throws in
+            var r = MessagePackReader(bytes: p)
+            #expect(throws: MessagePackError(.truncated(needed: 2), at: 0)) { try r.readStringLike() }
+            #expect(throws: MessagePackError(.truncated(needed: 2), at: 0)) { try r.readString() }
+        }
+        // float64 at the very end, and one byte short.
+        try [UInt8]([0x01, 0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0]).withUnsafeBytes { p throws in
+            var r = MessagePackReader(bytes: p)
+            #expect(try r.readNumberAsDouble() == 1 && r.readNumberAsDouble() == 1.0 && r.isAtEnd)
+        }
+        try [UInt8]([0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0]).withUnsafeBytes { p throws in
+            var r = MessagePackReader(bytes: p)
+            #expect(throws: MessagePackError(.truncated(needed: 1), at: 0)) { try r.readNumberAsDouble() }
+        }
+    }
+
     @Test func writerChoosesSmallestEncodings() {
         var w = MessagePackWriter()
         w.write(Int64(-33)); w.write(UInt64(128)); w.write(Int64(65536)); w.writeStringHeader(32); w.writeArrayHeader(16); w.writeMapHeader(3)
