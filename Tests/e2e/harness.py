@@ -129,7 +129,7 @@ atexit.register(kill_all)
 def clean_env(**extra: str) -> dict:
     """The environment for a child: no DD_* or proxy settings inherited from the caller."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DD_", "_DD_")) and k.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
+           if not k.startswith(("DD_", "_DD_", "TRACE_COMPAT_")) and k.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

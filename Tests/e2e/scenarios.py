@@ -41,7 +41,7 @@ def settle(proxy: Proxy, timeout: float = 30) -> dict:
 
     def stable():
         health = requests.get(proxy.url + "/compat/health", timeout=5).json()
-        depth = health.get("queue_depth", health.get("queueDepth", 0))
+        depth = health.get("analysis_queue_depth", 0)
         report = proxy.report_json()
         snapshot = json.dumps([report.get("findings"), report.get("traffic")], sort_keys=True)
         seen.append(snapshot)

@@ -36,3 +36,33 @@ def test_report_file_and_routes_agree(outcome):
         assert rule in outcome.report_md
     for suffix in (".md", ".html"):
         assert outcome.proxy.report.with_suffix(suffix).exists(), f"no {suffix} beside the report file"
+
+
+def _traces_request(reqs) -> dict:
+    found = [r for r in reqs if "/traces" in r["url"]]
+    assert found, "the agent stored no trace request"
+    return found[0]
+
+
+def test_trace_request_headers_unchanged(outcome):
+    """The agent sees the tracer's headers as the tracer sent them (Host too: it names the proxy)."""
+    direct = _traces_request(outcome.direct_requests)["headers"]
+    proxied = _traces_request(outcome.proxied_requests)["headers"]
+    ignore = {"Content-Length", "Host"}  # the payload's length varies with ids; Host is where the app connected
+    assert {k: v for k, v in proxied.items() if k not in ignore} == {k: v for k, v in direct.items() if k not in ignore}
+    assert proxied.get("Host") == outcome.proxy.listen
+
+
+def test_report_traffic_matches_agent(outcome):
+    """The proxy's own count of what passed equals what the agent decoded in the direct run."""
+    traffic = outcome.live_report["traffic"]
+    spans = sum(len(t) for t in outcome.direct_traces)
+    assert traffic["spans"] == spans and traffic["traces"] == len(outcome.direct_traces), traffic
+    api = "v0.5" if "v0.5" in outcome.name else "v0.4"
+    assert traffic["trace_payloads"] == {api: 1}, traffic
+    assert traffic["decode_errors"]["count"] == 0 and not traffic.get("proxy_errors"), traffic
+    by_endpoint = traffic["requests_by_endpoint"]
+    assert by_endpoint.get("/info", 0) == outcome.info_requests_at_agent, by_endpoint
+    telemetry = ("POST", "/telemetry/proxy/api/v2/apmtelemetry")
+    if telemetry in request_kinds(outcome.direct_requests):
+        assert by_endpoint.get(telemetry[1], 0) >= 1 and traffic["telemetry_messages"] >= 1, traffic

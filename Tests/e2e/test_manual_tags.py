@@ -7,7 +7,8 @@ import pytest
 from harness import MODES, Proxy, app_constants, all_spans, count_by, diff_traces, findings
 from scenarios import run_scenario
 from shared_checks import (test_agent_received_the_same_requests, test_report_file_and_routes_agree,  # noqa: F401
-                           test_telemetry_and_info_pass_through)
+                           test_report_traffic_matches_agent, test_telemetry_and_info_pass_through,
+                           test_trace_request_headers_unchanged)
 from conftest import ARTIFACTS
 
 APP = app_constants("tagged_checkout.py")
@@ -48,6 +49,12 @@ def test_report_has_tag_repr_keys(outcome):
     keys = count_by(repr_findings, "key")
     assert set(keys) == REPR_KEYS, f"V4-TAG-REPR keys: missing {REPR_KEYS - set(keys)}, extra {set(keys) - REPR_KEYS}"
     assert all(n == 1 for n in keys.values()), f"each key is set once in one run: {keys}"
+
+
+def test_report_tag_numeric_keys(outcome):
+    """Numbers under user keys (set_tag with int/float, set_metric) are listed once per key, to verify."""
+    keys = set(count_by(findings(outcome.live_report, "V4-TAG-NUMERIC", SERVICE), "key"))
+    assert keys == set(APP.EXPECTED_NUMERIC_KEYS)
 
 
 def test_report_struct_tag_only_on_v04(outcome):

@@ -25,6 +25,8 @@ EXPECTED_REPR_KEYS = {
     "payment.method": "<Card visa>",  # custom __repr__
     "shipping.express": "True",       # bool via set_tags
 }
+# Numbers under user keys: indistinguishable from set_metric on the wire (V4-TAG-NUMERIC, once per key).
+EXPECTED_NUMERIC_KEYS = ["order.total", "order.items", "order.weight", "shipping.parcels"]
 NOT_REPR_KEYS = ["order.id", "order.total", "order.items", "order.big_id", "order.json", "order.channel",
                  "order.region", "order.weight", "order.nan"]
 EXPECTED_STRUCT_KEY = "checkout.fraud"
