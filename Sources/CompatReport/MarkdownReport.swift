@@ -20,6 +20,24 @@ struct MarkdownReport {
         return m.out
     }
 
+    /// Per kind: spans, share of the application's spans, and whether the data survives in v4.
+    mutating func djangoSummary(_ group: [Finding]) {
+        line("| Kind | Spans | Share of the app's spans | Driver twin seen (query still traced) | To keep it under v4 |")
+        line("|---|---:|---:|---|---|")
+        for kind in V4DjangoMinimalRule.Kind.allCases {
+            let fs = group.filter { $0.kind == kind.rawValue }
+            guard !fs.isEmpty else { continue }
+            let n = fs.reduce(0) { $0 + $1.count }
+            let app = fs.first?.app ?? fs.first?.service ?? ""
+            let appSpans = report.services[app]?.spans ?? 0
+            let share = appSpans > 0 ? Double(n) / Double(appSpans) : 0
+            let twins = fs.compactMap(\.twinSeen).reduce(0, +)
+            let twinText = kind == .database ? "\(twins) of \(n)" + (twins == n ? " (timings kept by the driver spans)" : " (the rest is lost)") : "no twin: lost"
+            line("| \(kind.rawValue) | \(n) | \(Wording.percent(share)) | \(twinText) | `\(kind.setting)` |")
+        }
+        line()
+    }
+
     mutating func build() {
         let r = report
         let t = r.traffic
@@ -31,7 +49,7 @@ struct MarkdownReport {
              + "with the fix for each, and ends with the full checklist, including what only your code can answer.")
         line()
         if let a = r.startedAt, let b = r.updatedAt {
-            line("Traffic seen from \(a.iso8601) to \(b.iso8601).")
+            line("Traffic recorded from \(a.iso8601) to \(b.iso8601).")
             line()
         }
 
@@ -48,7 +66,8 @@ struct MarkdownReport {
                 let fs = bySeverity[s] ?? []
                 guard !fs.isEmpty else { continue }
                 let rules = Set(fs.map(\.rule)).sorted().map(\.rawValue).joined(separator: ", ")
-                line("- **\(Wording.severityHeading(s))**: \(fs.count) finding(s) (\(rules)). \(Wording.severityExplanation(s))")
+                let occurrences = fs.reduce(0) { $0 + $1.count }
+                line("- **\(Wording.severityHeading(s))**: \(rules), \(occurrences) occurrence(s) in \(fs.count) finding(s). \(Wording.severityExplanation(s))")
             }
         }
         if t.decodeErrors.count > 0 {
@@ -117,10 +136,16 @@ struct MarkdownReport {
                 line()
                 line("**Fix:** \(f.rule.rule.fix)")
                 line()
+                if f.rule == .djangoMinimal { djangoSummary(group) }
                 line("| Service | Where | Key | Detail | Count | Confidence | First seen | Last seen | Example |")
                 line("|---|---|---|---|---:|---|---|---|---|")
-                for g in group {
+                let limit = 25
+                for g in group.prefix(limit) {
                     line("| \(Self.cell(g.service)) | \(Self.cell(Wording.whereText(g))) | \(Self.cell(g.key ?? "")) | \(Self.cell(Wording.detail(g))) | \(g.count) | \(g.confidence.rawValue) | \(g.firstSeen.iso8601) | \(g.lastSeen.iso8601) | \(Self.cell(Wording.example(g))) |")
+                }
+                if group.count > limit {
+                    line()
+                    line("…and \(group.count - limit) more finding(s) of \(f.rule.rawValue), listed in the JSON and HTML reports.")
                 }
                 let specific = Set(group.map(\.fix)).subtracting([f.rule.rule.fix])
                 for fix in specific.sorted() { line("- \(fix)") }

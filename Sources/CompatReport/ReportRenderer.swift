@@ -68,7 +68,7 @@ enum Wording {
     }
 
     static func counts(_ d: [String: Int]) -> String {
-        d.isEmpty ? "—" : d.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: ", ")
+        d.isEmpty ? "—" : d.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
     }
 
     static func percent(_ x: Double) -> String {
@@ -77,6 +77,10 @@ enum Wording {
 
     /// The subject of a finding in a few words: the tag key, setting, or operation.
     static func whereText(_ f: Finding) -> String {
+        if f.operation.isEmpty {
+            let ops = NSOrderedSetLike(f.samples.compactMap(\.operation))
+            if !ops.isEmpty { return "on " + ops.prefix(3).joined(separator: ", ") + (ops.count > 3 ? ", …" : "") }
+        }
         var parts: [String] = []
         if !f.operation.isEmpty { parts.append(f.operation) }
         if !f.resource.isEmpty && f.resource != f.operation { parts.append(oneLine(f.resource, limit: 60)) }
@@ -90,9 +94,16 @@ enum Wording {
 
     static func detail(_ f: Finding) -> String {
         var parts: [String] = []
-        if let k = f.kind, !k.isEmpty { parts.append(f.rule == .tagRepr ? "value type \(k)" : k) }
+        if let k = f.kind, !k.isEmpty {
+            switch f.rule {
+            case .tagRepr: parts.append("value type \(k)")
+            case .tagNumeric: parts.append("sent as \(k)")
+            case .python, .tracer, .agent: parts.append("version \(k)")
+            default: parts.append(k)
+            }
+        }
         if f.rule == .djangoMinimal, let t = f.twinSeen {
-            parts.append(t == f.count ? "driver twin span seen for all: the query is still traced under v4"
+            parts.append(t == f.count ? "driver twin span seen (query still traced)"
                          : t == 0 ? "no driver twin span: lost under v4" : "driver twin span for \(t) of \(f.count)")
         }
         if let s = f.share { parts.append("\(percent(s)) of \(f.app ?? f.service)'s spans") }
@@ -103,7 +114,8 @@ enum Wording {
     static func example(_ f: Finding) -> String {
         guard let s = f.samples.first else { return "" }
         if let e = s.excerpt { return e }
-        if s.traceID.isEmpty { return s.valueType ?? "" }
-        return "trace \(s.traceID)"
+        let trace = s.traceID.isEmpty ? "" : "trace \(s.traceID)"
+        if let t = s.valueType, f.rule != .tagRepr { return trace.isEmpty ? t : "\(t), \(trace)" }
+        return trace
     }
 }
