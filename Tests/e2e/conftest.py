@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ ARTIFACTS = REPO / ".e2e"
 
 def pytest_configure(config):
     ARTIFACTS.mkdir(exist_ok=True)
+    if "ddtrace" in sys.modules:  # see pytest.ini: its at-fork hooks would run in every child we start
+        raise pytest.UsageError("ddtrace is loaded in the test process: run with -p no:ddtrace (pytest.ini does)")
 
     def stop(signum, frame):  # `timeout` or CI stopping the run: reap every child, then exit
         kill_all()

@@ -143,9 +143,10 @@ class TestAgent:
 
     __test__ = False  # not a pytest class
 
-    def __init__(self, workdir: Path, port: Optional[int] = None):
+    def __init__(self, workdir: Path, port: Optional[int] = None, uds: Optional[Path] = None):
         self.workdir = workdir
         self.port = port or free_port()
+        self.uds = uds  # also serve the agent API on this unix socket
         self.proc: Optional[Proc] = None
         workdir.mkdir(parents=True, exist_ok=True)
 
@@ -158,6 +159,8 @@ class TestAgent:
         argv = [str(VENV_BIN / "ddapm-test-agent"), "--host", "127.0.0.1", "--port", str(self.port),
                 "--otlp-http-port", str(free_port()), "--otlp-grpc-port", str(free_port()),
                 "--snapshot-dir", str(self.workdir / "snapshots")]
+        if self.uds is not None:
+            argv += ["--trace-uds-socket", str(self.uds)]
         self.proc = Proc("test-agent", argv, self.workdir / "test-agent.log", env=clean_env(), cwd=self.workdir).start()
         wait_until(self._ready, timeout, f"the test agent on {self.url}/info", on_timeout=self.proc.log_tail)
         return self
@@ -265,8 +268,8 @@ class Proxy:
 # ---------------------------------------------------------------------------------------------
 
 # Lines an app prints on stderr when its tracer could not deliver something (both writers).
-_TRACER_ERROR = re.compile(r"failed to send|HTTP error status|Connection refused|Traceback|Error:|"
-                           r"unsupported|could not|ERROR", re.IGNORECASE)
+_TRACER_ERROR = re.compile(r"(?i:failed to send)|HTTP error status|Connection refused|Traceback|\bERROR\b|"
+                           r"\b(?i:error):")
 _HARMLESS = re.compile(r"DeprecationWarning|^\s+\S.*set_(struct_)?tag|^\s+setter\(|^\s+s\.set_tag_str")
 
 
@@ -316,24 +319,46 @@ class Mode:
 MODES = [Mode("v0.4"), Mode("v0.5"), Mode("v0.4", native=False)]
 
 
-def run_app(script: str, agent_url: str, mode: Mode, workdir: Path, timeout: float = 180, **extra_env: str) -> AppRun:
-    """Runs one app to completion against `agent_url` (the proxy or the test agent directly)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    env = clean_env(
+def _app_env(agent_url: str, mode: Mode, extra_env: dict) -> dict:
+    return clean_env(
         DD_TRACE_AGENT_URL=agent_url, DD_ENV="e2e", DD_VERSION="1.0",
         DD_TELEMETRY_HEARTBEAT_INTERVAL="1", DD_INSTRUMENTATION_TELEMETRY_ENABLED="true",
         PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1",
         **mode.env(), **extra_env)
-    started = time.monotonic()
-    done = subprocess.run([sys.executable, str(APPS / script)], env=env, cwd=workdir, capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
-    run = AppRun(script, mode.name, done.returncode, done.stdout, done.stderr, time.monotonic() - started)
-    for line in reversed(done.stdout.splitlines()):
-        if line.startswith("{"):
-            run.summary = json.loads(line)
-            break
-    (workdir / f"{script}.{mode.name}.stderr.txt").write_text(done.stderr)
-    return run
+
+
+class AppProcess:
+    """An app started in the background (for things that must happen while it runs)."""
+
+    def __init__(self, script: str, agent_url: str, mode: Mode, workdir: Path, **extra_env: str):
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.script, self.mode, self.workdir = script, mode, workdir
+        self.out, self.err = workdir / f"{script}.{mode.name}.stdout.txt", workdir / f"{script}.{mode.name}.stderr.txt"
+        self.started = time.monotonic()
+        with open(self.out, "wb") as out, open(self.err, "wb") as err:
+            self.popen = subprocess.Popen([sys.executable, str(APPS / script)], env=_app_env(agent_url, mode, extra_env),
+                                          cwd=workdir, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                          preexec_fn=_die_with_parent)
+
+    def wait(self, timeout: float = 180) -> AppRun:
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(timeout=10)
+            raise
+        run = AppRun(self.script, self.mode.name, self.popen.returncode, self.out.read_text(errors="replace"),
+                     self.err.read_text(errors="replace"), time.monotonic() - self.started)
+        for line in reversed(run.stdout.splitlines()):
+            if line.startswith("{"):
+                run.summary = json.loads(line)
+                break
+        return run
+
+
+def run_app(script: str, agent_url: str, mode: Mode, workdir: Path, timeout: float = 180, **extra_env: str) -> AppRun:
+    """Runs one app to completion against `agent_url` (the proxy or the test agent directly)."""
+    return AppProcess(script, agent_url, mode, workdir, **extra_env).wait(timeout)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import time
 import msgpack
 import requests
 
-from harness import Mode, TestAgent, app_constants, all_spans, count_by, findings, run_app, wait_until
+from harness import AppProcess, Mode, TestAgent, app_constants, all_spans, count_by, findings, run_app, wait_until
 from scenarios import settle
 
 APP = app_constants("tagged_checkout.py")
@@ -46,6 +46,39 @@ def test_restart_keeps_report_and_counts_continue(agent, proxies, workdir):
     assert proxy.stop() == 0
     proxy.start(fresh=True)
     assert repr_counts(proxy.report_json()) == {}, "--fresh kept old findings"
+
+
+TICKER = app_constants("ticker.py")
+
+
+def test_restart_while_an_app_sends(agent, proxies, workdir):
+    """Mid-run: a job sends a trace every 0.1 s while the proxy is stopped and started again. Whatever
+    reached the agent was counted exactly once in the one continued report; nothing else was."""
+    proxy = proxies(agent.url)
+    proxy.start(fresh=True)
+    agent.start_session()
+    app = AppProcess("ticker.py", proxy.agent_url, V04, workdir / "ticker", DD_SERVICE=TICKER.SERVICE,
+                     TICK_COUNT="50", TICK_SECONDS="0.1")
+    try:
+        wait_until(lambda: proxy.report_json()["traffic"]["traces"] >= 5, 30, "the first traces through the proxy",
+                   on_timeout=proxy.log_tail)
+        assert proxy.stop() == 0, proxy.log_tail()
+        before = json.loads(proxy.report.read_text())["traffic"]["traces"]
+        time.sleep(0.5)  # the job keeps sending into a closed port meanwhile
+        proxy.start(fresh=False)
+        run = app.wait(timeout=120)
+    finally:
+        if app.popen.poll() is None:
+            app.popen.kill()
+    assert run.returncode == 0 and run.summary.get("traces") == 50, run.describe()
+    report = settle(proxy)
+    time.sleep(0.3)
+    received = [s for s in all_spans(agent.session_traces()) if s["service"] == TICKER.SERVICE]
+    traffic = report["traffic"]
+    assert before < traffic["traces"] <= 50, f"the count did not continue: {before} before, {traffic['traces']} after"
+    assert traffic["traces"] == len(received), (
+        f"the agent got {len(received)} traces, the continued report counted {traffic['traces']}")
+    assert count_by(findings(report, "V4-TAG-REPR", TICKER.SERVICE), "key") == {TICKER.REPR_KEY: len(received)}
 
 
 def _tiny_v04_payload() -> bytes:
