@@ -15,7 +15,7 @@ public struct AgentInfo: Sendable, Equatable {
         do {
             object = try JSONSerialization.jsonObject(with: Data(body), options: [])
         } catch {
-            throw TelemetryMessage.ParseError(reason: "invalid /info JSON (\(JSONField.describe(error)))", offset: JSONField.errorOffset(error))
+            throw TelemetryMessage.ParseError(reason: "invalid /info JSON (\(JSONField.describe(error)))", offset: JSONSyntax.firstErrorOffset(body) ?? JSONField.errorOffset(error))
         }
         guard let root = object as? [String: Any] else {
             throw TelemetryMessage.ParseError(reason: "/info answer is not a JSON object", offset: 0)

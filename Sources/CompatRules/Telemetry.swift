@@ -62,7 +62,7 @@ public struct TelemetryMessage: Sendable {
         do {
             object = try JSONSerialization.jsonObject(with: Data(body), options: [])
         } catch {
-            throw ParseError(reason: "invalid JSON (\(JSONField.describe(error)))", offset: JSONField.errorOffset(error))
+            throw ParseError(reason: "invalid JSON (\(JSONField.describe(error)))", offset: JSONSyntax.firstErrorOffset(body) ?? JSONField.errorOffset(error))
         }
         guard let root = object as? [String: Any] else {
             throw ParseError(reason: "telemetry body is not a JSON object", offset: 0)

@@ -434,7 +434,8 @@ public final class Analyzer {
             }
         } catch {
             recordDecodeError(into: &delta, source: request.source, endpoint: endpoint,
-                              reason: "invalid LLM Observability JSON (\(JSONField.describe(error)))", offset: JSONField.errorOffset(error), at: at)
+                              reason: "invalid LLM Observability JSON (\(JSONField.describe(error)))",
+                              offset: JSONSyntax.firstErrorOffset(request.body) ?? JSONField.errorOffset(error), at: at)
         }
         store.record(delta)
     }

@@ -1,3 +1,4 @@
+import CompatRules
 import Foundation
 import TracePayload
 
@@ -115,7 +116,8 @@ public struct CaptureSet: Sendable {
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [])
         } catch {
-            throw CaptureError(path: headers, reason: "not a JSON headers file (\((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"))", offset: 0)
+            throw CaptureError(path: headers, reason: "not a JSON headers file (\(JSONField.describe(error)))",
+                               offset: JSONSyntax.firstErrorOffset(Array(data)) ?? 0)
         }
         guard let root = object as? [String: Any], let path = root["path"] as? String else {
             throw CaptureError(path: headers, reason: "a headers file needs {\"method\", \"path\", \"headers\"}", offset: 0)

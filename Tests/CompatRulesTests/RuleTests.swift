@@ -186,3 +186,13 @@ func withView<T>(_ s: String, _ body: (ByteView) -> T) -> T {
         #expect(CodeChecklist.items.count >= 7)
     }
 }
+
+@Suite struct JSONSyntaxTests {
+    @Test(arguments: [
+        (#"{"a": [1, 2.5e-3, true, null, "x\u00e9"]}"#, nil as Int?), ("[]", nil), (" 1 ", nil),
+        (#"{"a": "#, 6), (#"{"a": 1,}"#, 8), ("{\"request_type\": tru}", 20), ("[1 2]", 3), ("", 0), ("{} x", 3), (#"{"a":01}"#, 6),
+    ])
+    func offsets(_ text: String, _ offset: Int?) {
+        #expect(JSONSyntax.firstErrorOffset(Array(text.utf8)) == offset, "\(text)")
+    }
+}
