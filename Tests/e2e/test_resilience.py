@@ -3,6 +3,7 @@ recovers when it comes back."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import msgpack
@@ -132,5 +133,42 @@ def test_agent_outage_gives_502_and_recovers(proxies, workdir):
         spans = all_spans(own.session_traces())
         names = sorted(s["name"] for s in spans)
         assert names == sorted(APP.SPAN_NAMES), f"after recovery the agent got {names}"
+    finally:
+        own.stop()
+
+
+def test_agent_outage_while_an_app_sends(proxies, workdir):
+    """Mid-run: the agent goes away while a job sends a trace every 0.1 s and comes back on the same
+    port; the job's tracer sees the 502s, and traces flow again without restarting anything."""
+    own = TestAgent(workdir / "agent").start()
+    try:
+        proxy = proxies(own.url)
+        proxy.start(fresh=True)
+        app = AppProcess("ticker.py", proxy.agent_url, V04, workdir / "ticker", DD_SERVICE=TICKER.SERVICE,
+                         TICK_COUNT="60", TICK_SECONDS="0.1")
+        try:
+            wait_until(lambda: proxy.report_json()["traffic"]["traces"] >= 5, 30, "the first traces",
+                       on_timeout=proxy.log_tail)
+            own.stop()
+            wait_until(lambda: sum(proxy.report_json()["traffic"].get("proxy_errors", {})
+                                   .get("upstream_unreachable", {}).values()) >= 2, 20, "502s while the agent is gone",
+                       on_timeout=proxy.log_tail)
+            own.start()
+            run = app.wait(timeout=120)
+        finally:
+            if app.popen.poll() is None:
+                app.popen.kill()
+        assert run.returncode == 0, run.describe()
+        # Every trace either reached one of the two agent lives (the tracer retries after a 502) or
+        # was dropped by the tracer, which then says so; the proxy counted every attempt once.
+        delivered = own.log_text().count('"POST /v0.4/traces HTTP/1.1" 200')
+        dropped = sum(int(m) for m in re.findall(r"dropping (\d+) traces", run.stderr))
+        assert delivered + dropped == 60, f"{delivered} delivered + {dropped} dropped != 60\n" + run.describe()
+        traffic = settle(proxy)["traffic"]
+        refused = traffic["proxy_errors"]["upstream_unreachable"].get("/v0.4/traces", 0)
+        assert refused >= 1, f"no trace payload met the outage: {traffic['proxy_errors']}"
+        assert traffic["requests_by_endpoint"]["/v0.4/traces"] == delivered + refused, traffic
+        after = [s for s in all_spans(own.get("/test/traces")) if s["service"] == TICKER.SERVICE]
+        assert after, "no trace reached the agent after it came back"
     finally:
         own.stop()
