@@ -61,6 +61,7 @@ let package = Package(
         .target(
             name: "TraceReplay",
             dependencies: [
+                "TracePayload",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -90,6 +91,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "TraceReplayTests",
+            dependencies: ["TraceReplay", .product(name: "NIOCore", package: "swift-nio")]
         ),
         // Runs the built `trace-compat` binary as a real process (audit exit codes, decode output).
         .testTarget(name: "TraceCompatCLITests", dependencies: ["trace-compat"]),

@@ -1,6 +1,122 @@
 import ArgumentParser
+import Foundation
+import TraceReplay
 
+/// `trace-compat replay`: the load generator of the benchmark harness, and its agent stub.
+///
+///     trace-compat replay --serve --listen 127.0.0.1:18126 --record-sha
+///     trace-compat replay ../shared/fixtures --target http://127.0.0.1:8126 --connections 8 --duration 10
+///     trace-compat replay capture/ --target unix:///tmp/proxy.sock --rate 500 --count 5000 --verify --json
 struct ReplayCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "replay", abstract: "(not yet implemented)")
-    func run() async throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay captured payloads against an agent or a proxy and measure, or serve as an agent stub.",
+        discussion: """
+            Sends every *.msgpack under PATHS (fixture folders or files; each with its \
+            *.headers.json for method, path and headers) round-robin to --target over keep-alive \
+            HTTP/1.1 connections, one request in flight per connection: as fast as the target \
+            answers, or at --rate requests/s (latency then counts from each request's scheduled \
+            time, so a slow target cannot hide its queueing). Stops after --count requests or \
+            --duration seconds (default: each payload once). Prints requests/s, MB/s, spans/s, \
+            latency percentiles (HdrHistogram) and errors; progress once a second on stderr. Exit \
+            status 1 when a request went unanswered or got a non-2xx answer, or --verify found a \
+            difference.
+
+            With --serve, answers like the Datadog Agent at near zero cost instead: \
+            {"rate_by_service":{}} on /v0.x/traces, a small /info document, {} elsewhere; \
+            GET /stub/stats tells what it received (requests, bytes, and with --record-sha how \
+            many bodies of each SHA-256), which --verify reads before and after a run.
+            """
+    )
+
+    @Argument(help: "Captured payloads: *.msgpack files or folders holding them (searched recursively).")
+    var paths: [String] = []
+
+    @Option(help: "Where to send: http://host:port or unix:///path/to.sock.")
+    var target = "http://127.0.0.1:8126"
+
+    @Option(help: "Requests per second over all connections (default: as fast as possible).")
+    var rate: Double?
+
+    @Option(help: "Connections, each with one request in flight.")
+    var connections = 1
+
+    @Option(help: "Seconds to run.")
+    var duration: Double?
+
+    @Option(help: "Requests to send (default without --duration: each payload once).")
+    var count: Int?
+
+    @Option(help: "Seconds before an unanswered request counts as a timeout.")
+    var timeout: Double = 10
+
+    @Flag(help: "Ask the stub upstream (replay --serve --record-sha) what arrived, and check it byte for byte.")
+    var verify = false
+
+    @Flag(help: "Print the result as one JSON document on stdout.")
+    var json = false
+
+    @Flag(help: "No progress lines on stderr.")
+    var quiet = false
+
+    @Flag(help: "Serve as an agent stub instead of sending.")
+    var serve = false
+
+    @Option(help: "With --serve: where to listen (host:port or unix:///path).")
+    var listen = "127.0.0.1:8126"
+
+    @Flag(help: "With --serve: keep a SHA-256 of every body received (for --verify).")
+    var recordSha = false
+
+    @Option(help: "With --serve: event loop threads (default: one per core).")
+    var threads: Int?
+
+    func run() async throws {
+        if serve { try await runStub() } else { try await runReplay() }
+    }
+
+    private func runReplay() async throws {
+        guard !paths.isEmpty else { throw ValidationError("give the payloads to replay: fixture folders or *.msgpack files") }
+        let target = try ReplayTarget(self.target)
+        let payloads = try ReplayPayload.load(paths)
+        let configuration = ReplayConfiguration(
+            target: target, connections: connections, rate: rate,
+            duration: duration.map { .milliseconds(Int64($0 * 1000)) }, count: count,
+            timeout: .milliseconds(Int64(timeout * 1000)), verify: verify)
+        if !quiet {
+            let spans = payloads.reduce(0) { $0 + $1.spans }
+            let bytes = payloads.reduce(0) { $0 + $1.body.readableBytes }
+            FileHandle.standardError.write(Data("replay: \(payloads.count) payload(s), \(bytes) bytes, \(spans) spans → \(target)\n".utf8))
+        }
+        let quiet = self.quiet
+        let result = try await ReplayRunner.run(payloads, configuration: configuration) { progress in
+            if !quiet { FileHandle.standardError.write(Data((progress.line + "\n").utf8)) }
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            FileHandle.standardOutput.write(try encoder.encode(result) + Data("\n".utf8))
+        } else {
+            print(result.summary)
+        }
+        if !result.isClean { throw ExitCode(1) }
+    }
+
+    private func runStub() async throws {
+        let address = try ReplayTarget(listen)
+        let stub = try await AgentStub.start(listen: address, recordSHA: recordSha, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        FileHandle.standardError.write(Data("replay --serve: agent stub listening on \(stub.address)\(recordSha ? " (recording SHA-256 of bodies)" : "")\n".utf8))
+        // SIGINT/SIGTERM: close the listener, print what was received, exit 0.
+        let signals = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { Task { await stub.close() } }
+            source.resume()
+            return source
+        }
+        try? await stub.closed.get()
+        _ = signals
+        let stats = stub.stats
+        FileHandle.standardError.write(Data("replay --serve: received \(stats.requests) requests, \(stats.bytes) bytes\n".utf8))
+    }
 }
