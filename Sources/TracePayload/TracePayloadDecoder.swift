@@ -100,7 +100,7 @@ public struct TracePayloadDecoder {
 
     /// An id: any integer width (negative values as their two's complement, as Go's decoder
     /// does), a float, or nil for 0.
-    @inlinable
+    @inlinable @inline(__always)
     static func readID(_ reader: inout MessagePackReader) throws(MessagePackError) -> UInt64 {
         let b = try reader.peekByte()
         switch b {
@@ -116,7 +116,7 @@ public struct TracePayloadDecoder {
     }
 
     /// A signed integer field (start, duration, error): any int width, a float, or nil for 0.
-    @inlinable
+    @inlinable @inline(__always)
     static func readInt(_ reader: inout MessagePackReader) throws(MessagePackError) -> Int64 {
         let b = try reader.peekByte()
         switch b {
