@@ -46,6 +46,10 @@ final class TestClient: @unchecked Sendable {
         let collector = self.collector
         let channel = self.channel
         try await channel.eventLoop.submit {
+            guard channel.isActive else {
+                promise.fail(ChannelError.ioOnClosedChannel)
+                return
+            }
             collector.promise = promise
             var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri)
             for (name, value) in headers { head.headers.add(name: name, value: value) }
@@ -62,7 +66,7 @@ final class TestClient: @unchecked Sendable {
                 channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body[offset..<end]))), promise: nil)
                 offset = end
             }
-            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            channel.writeAndFlush(HTTPClientRequestPart.end(nil)).whenFailure { collector.fail($0) }
         }.get()
         return try await promise.futureResult.get()
     }
@@ -97,9 +101,13 @@ final class TestClient: @unchecked Sendable {
             }
         }
 
-        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        func fail(_ error: any Error) {
             promise?.fail(error)
             promise = nil
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            fail(error)
             context.close(promise: nil)
         }
 
