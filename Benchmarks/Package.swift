@@ -1,0 +1,43 @@
+// swift-tools-version: 6.2
+// trace-compat benchmarks: a separate package so that CI never builds them (see RESULTS.md).
+// Run from this folder: `swift package benchmark` (or `make bench-decoder` at the repo root).
+import PackageDescription
+
+let package = Package(
+    name: "trace-compat-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "trace-compat", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // The msgpack-c baseline: msgpack_unpack_next plus a walk of every object, in C.
+        .target(
+            name: "MsgpackCBaseline",
+            dependencies: [.product(name: "CMsgpack", package: "trace-compat")],
+            linkerSettings: [.linkedLibrary("msgpackc")]
+        ),
+        // The payloads (fixtures, the generated one) and both decoders' full-decoding loops.
+        .target(
+            name: "DecoderWorkloads",
+            dependencies: [
+                .product(name: "MessagePack", package: "trace-compat"),
+                .product(name: "TracePayload", package: "trace-compat"),
+                "MsgpackCBaseline",
+            ]
+        ),
+        // Full decoding of the fixtures and of a generated 10 MB payload: TracePayloadDecoder vs msgpack-c.
+        .executableTarget(
+            name: "DecoderBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "TracePayload", package: "trace-compat"),
+                "DecoderWorkloads",
+            ],
+            path: "Benchmarks/DecoderBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // One payload decoded in a loop, for callgrind/perf: `swift run -c release decoder-profile ours generated-v04`.
+        .executableTarget(name: "decoder-profile", dependencies: ["DecoderWorkloads", .product(name: "TracePayload", package: "trace-compat")]),
+    ]
+)

@@ -1,0 +1,29 @@
+# Decoder benchmarks (issue 2): TracePayloadDecoder vs msgpack-c's msgpack_unpack_next, side by side,
+# on every fixture and a generated 30,000-span v0.4 payload. Benchmarks/ is its own package (CI never
+# builds it) with ordo-one/benchmark; results and the machine in Benchmarks/RESULTS.md.
+#   make bench-decoder                      full run (~1 min of measuring after the release build), then the table
+#   make bench-decoder-instructions         instructions per decode (callgrind): the same comparison, load-independent
+#   BENCH_ARGS='--filter .*generated.*'     extra `swift package benchmark` flags
+#   make bench-decoder-profile PAYLOAD=generated-v04   callgrind of our decoder on one payload
+BENCH_ARGS ?=
+PAYLOAD ?= generated-v04
+
+bench-decoder: deps ## decoder throughput/allocations, ours vs msgpack-c (Benchmarks/, release build)
+	@mkdir -p Benchmarks/.build
+	set -o pipefail; cd Benchmarks && $(SWIFT) package benchmark --target DecoderBenchmarks --no-progress $(BENCH_ARGS) | tee .build/bench-decoder.txt
+	python3 Benchmarks/scripts/summarize.py < Benchmarks/.build/bench-decoder.txt
+
+bench-decoder-instructions: deps ## instructions per decode under callgrind, ours vs msgpack-c (load-independent)
+	cd Benchmarks && $(SWIFT) build -c release --product decoder-profile
+	Benchmarks/scripts/instructions.sh
+
+bench-decoder-profile: deps ## callgrind profile of one payload's decoding (PAYLOAD=generated-v04|django-full-v04|…)
+	cd Benchmarks && $(SWIFT) build -c release --product decoder-profile
+	@mkdir -p Benchmarks/.build/profile
+	cp Benchmarks/.build/release/decoder-profile Benchmarks/.build/profile/decoder-profile
+	strip --strip-debug Benchmarks/.build/profile/decoder-profile  # valgrind 3.19 cannot read Swift's DWARF 5
+	valgrind --tool=callgrind --toggle-collect='$$s16DecoderWorkloads10decodeOursys6UInt64V12TracePayload0fgA0Vz_SWAE0F6FormatOtF' \
+		--callgrind-out-file=Benchmarks/.build/profile/callgrind.out Benchmarks/.build/profile/decoder-profile ours $(PAYLOAD) 3
+	callgrind_annotate Benchmarks/.build/profile/callgrind.out | head -40
+
+.PHONY: bench-decoder bench-decoder-instructions bench-decoder-profile
