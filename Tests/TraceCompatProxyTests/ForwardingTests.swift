@@ -119,3 +119,40 @@ import TraceCompatProxy
         await upstream.stop()
     }
 }
+
+@Suite struct ExpectContinueTests {
+    @Test func expectContinueIsInvitedByTheProxy() async throws {
+        let harness = try await ProxyHarness.start()
+        let raw = try await RawConnection.connect(harness.address)
+        let received = ReceivedBytes()
+        try await raw.channel.pipeline.addHandler(received).get()
+        try await raw.write("POST /v0.4/traces HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nExpect: 100-continue\r\n\r\n")
+        for _ in 0..<200 where !received.text.contains("100 Continue") { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(received.text.hasPrefix("HTTP/1.1 100 Continue\r\n"))
+        try await raw.write([0x90])
+        for _ in 0..<200 where !received.text.contains("rate_by_service") { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(received.text.contains("HTTP/1.1 200 OK"))
+        #expect(harness.upstream!.requests.last?.body == [0x90])
+        await raw.close()
+        await harness.stop()
+    }
+}
+
+/// Collects what a raw connection receives.
+final class ReceivedBytes: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    private let lock = NSLock()
+    private var bytes: [UInt8] = []
+
+    var text: String {
+        lock.lock(); defer { lock.unlock() }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        lock.lock()
+        bytes.append(contentsOf: buffer.readableBytesView)
+        lock.unlock()
+    }
+}

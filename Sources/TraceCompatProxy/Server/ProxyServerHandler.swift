@@ -117,7 +117,13 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         self.exchange = exchange
         let declared = head.headers.first(name: "content-length").flatMap(Int.init)
-        perform(exchange.machine.requestHead(contentLength: declared), exchange)
+        let action = exchange.machine.requestHead(contentLength: declared)
+        if case .respondError = action {} else if head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }), let context {
+            // The proxy takes the body whatever the agent would say, so it invites it at once
+            // (RFC 9110 §10.1.1 lets a proxy answer 100 itself); the agent's own 100 is dropped.
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+        }
+        perform(action, exchange)
     }
 
     /// Admin routes are the proxy's own traffic, not the application's.
