@@ -97,7 +97,6 @@ enum Wording {
         if let k = f.kind, !k.isEmpty {
             switch f.rule {
             case .tagRepr: parts.append("value type \(k)")
-            case .tagNumeric: parts.append("sent as \(k)")
             case .python, .tracer, .agent: parts.append("version \(k)")
             default: parts.append(k)
             }

@@ -243,9 +243,9 @@ public final class Analyzer {
         if !span.metrics.isEmpty {
             span.metrics.forEach { k, number in
                 guard V4TagNumericRule.judge(key: k) else { return }
-                record(.tagNumeric, kind: number.isInteger ? 1 : 0, service: service, operation: .empty, resource: .empty, key: k, time: time,
+                record(.tagNumeric, kind: 0, service: service, operation: .empty, resource: .empty, key: k, time: time,
                        make: { s, _, _, key in
-                           Finding(rule: .tagNumeric, service: s, key: key, kind: number.isInteger ? "int" : "float", firstSeen: time)
+                           Finding(rule: .tagNumeric, service: s, key: key, firstSeen: time)
                        },
                        sample: { Sample(traceID: String(traceID), spanID: String(spanID), valueType: number.isInteger ? "int" : "float",
                                         excerpt: self.store.redact ? nil : Sample.excerpt(of: Self.numberText(number.value)),

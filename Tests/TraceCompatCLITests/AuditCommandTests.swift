@@ -159,4 +159,22 @@ enum CLI {
         #expect(try CLI.run(["report", "check", dir + "/a.json", "--fail-on", "breaks"]).status == 0)
         #expect(try CLI.run(["report", "check", dir + "/nope.json"]).status != 0)
     }
+
+    @Test func bareMsgpackIsJudgedByItsNameAndBrokenTelemetryNamesItsOffset() throws {
+        let dir = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.copyItem(atPath: CLI.fixtures + "/manual-v05/001-POST-v0.5_traces.msgpack", toPath: dir + "/capture-v0.5.msgpack")
+        try Data(#"{"request_type": "app-started", "application": {"#.utf8).write(to: URL(fileURLWithPath: dir + "/x-apmtelemetry.body.json"))
+        let r = try CLI.run(["audit", dir, "--json", dir + "/r.json"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("V4-TAG-REPR"))
+        #expect(r.stderr.contains("x-apmtelemetry.body.json") && r.stderr.contains("byte offset 48"), "\(r.stderr)")
+        let json = try CLI.json(dir + "/r.json")
+        #expect((json["traffic"] as! [String: Any])["spans"] as? Int == 15)
+    }
+
+    @Test func helpNamesTheOptions() throws {
+        let r = try CLI.run(["audit", "--help"])
+        for option in ["--json", "--markdown", "--html", "--fail-on", "--redact"] { #expect(r.stdout.contains(option), "\(option)") }
+    }
 }
