@@ -41,6 +41,8 @@ struct ProxyCommand: AsyncParsableCommand {
     var maxBodyBytes: Int?
     @Option(help: "Payloads waiting for analysis at most; beyond, forwarded and counted not_analysed (default 1024). Env TRACE_COMPAT_QUEUE_CAPACITY.")
     var queueCapacity: Int?
+    @Option(help: "Body bytes waiting for analysis at most (default 268435456 = 256 MiB). Env TRACE_COMPAT_QUEUE_MAX_BYTES.")
+    var queueMaxBytes: Int?
     @Option(help: "Analysis threads (default: cores - 1, at least 1). Env TRACE_COMPAT_ANALYSIS_THREADS.")
     var analysisThreads: Int?
     @Option(help: "Samples kept per finding group in the report (default 5). Env TRACE_COMPAT_SAMPLE_LIMIT.")
@@ -82,6 +84,7 @@ struct ProxyCommand: AsyncParsableCommand {
         put("upstream_timeout", upstreamTimeout.map(ConfigContent.double))
         put("max_body_bytes", maxBodyBytes.map(ConfigContent.int))
         put("queue_capacity", queueCapacity.map(ConfigContent.int))
+        put("queue_max_bytes", queueMaxBytes.map(ConfigContent.int))
         put("analysis_threads", analysisThreads.map(ConfigContent.int))
         put("sample_limit", sampleLimit.map(ConfigContent.int))
         return values
@@ -113,6 +116,7 @@ enum ProxyConfigurationLoader {
         configuration.upstreamTimeout = reader.double(forKey: "upstream_timeout", default: defaults.upstreamTimeout)
         configuration.maxBodyBytes = reader.int(forKey: "max_body_bytes", default: defaults.maxBodyBytes)
         configuration.queueCapacity = reader.int(forKey: "queue_capacity", default: defaults.queueCapacity)
+        configuration.queueMaxBytes = reader.int(forKey: "queue_max_bytes", default: defaults.queueMaxBytes)
         configuration.analysisThreads = reader.int(forKey: "analysis_threads", default: defaults.analysisThreads)
         configuration.fresh = reader.bool(forKey: "fresh", default: defaults.fresh)
         configuration.redact = reader.bool(forKey: "redact", default: defaults.redact)

@@ -12,21 +12,33 @@ public final class AnalysisQueue: @unchecked Sendable {
     public enum Work: Sendable {
         case request(CapturedRequest)
         case agentInfo(body: [UInt8], receivedAt: Date)
+
+        var size: Int {
+            switch self {
+            case .request(let request): return request.body.count
+            case .agentInfo(let body, _): return body.count
+            }
+        }
     }
 
     public let capacity: Int
+    /// Body bytes waiting at most (payloads can be up to 25 MiB each, so a count alone does
+    /// not bound memory).
+    public let maxBytes: Int
     private let condition = NSCondition()
     private var items: [Work?] = []
     private var head = 0
     private var count = 0
+    private var bytes = 0
     private var busy = 0
     private var accepting = true
     private var stopping = false
     private var threads: [Thread] = []
     private var finished = 0
 
-    public init(capacity: Int, threads threadCount: Int, store: ReportStore) {
+    public init(capacity: Int, maxBytes: Int = 256 * 1024 * 1024, threads threadCount: Int, store: ReportStore) {
         self.capacity = max(1, capacity)
+        self.maxBytes = max(1, maxBytes)
         self.items = Array(repeating: nil, count: self.capacity)
         for index in 0..<max(1, threadCount) {
             let thread = Thread { [self] in self.work(with: Analyzer(store: store)) }
@@ -47,9 +59,12 @@ public final class AnalysisQueue: @unchecked Sendable {
     public func offer(_ work: Work) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        guard accepting, count < capacity else { return false }
+        let size = work.size
+        // One payload alone may always wait (else a payload above maxBytes could never be analysed).
+        guard accepting, count < capacity, count == 0 || bytes + size <= maxBytes else { return false }
         items[(head + count) % capacity] = work
         count += 1
+        bytes += size
         condition.signal()
         return true
     }
@@ -87,6 +102,7 @@ public final class AnalysisQueue: @unchecked Sendable {
             items[head] = nil
             head = (head + 1) % capacity
             count -= 1
+            bytes -= work.size
             busy += 1
             condition.unlock()
 

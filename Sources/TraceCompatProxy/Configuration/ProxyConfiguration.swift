@@ -21,6 +21,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var maxBodyBytes: Int
     /// Payloads waiting for analysis at most; more are forwarded and counted `not_analysed`.
     public var queueCapacity: Int
+    /// Body bytes waiting for analysis at most; beyond, like a full queue.
+    public var queueMaxBytes: Int
     /// Analysis threads, each with its own `Analyzer`.
     public var analysisThreads: Int
     /// Start a new report instead of continuing the file at `reportPath`.
@@ -49,6 +51,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         upstreamTimeout: Double = 10,
         maxBodyBytes: Int = Self.agentMaxPayloadSize,
         queueCapacity: Int = 1024,
+        queueMaxBytes: Int = 256 * 1024 * 1024,
         analysisThreads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount - 1),
         fresh: Bool = false,
         redact: Bool = false,
@@ -62,6 +65,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         self.upstreamTimeout = upstreamTimeout
         self.maxBodyBytes = maxBodyBytes
         self.queueCapacity = queueCapacity
+        self.queueMaxBytes = queueMaxBytes
         self.analysisThreads = analysisThreads
         self.fresh = fresh
         self.redact = redact
@@ -75,6 +79,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         if upstreamTimeout <= 0 { errors.append("upstream_timeout must be > 0 seconds (got \(upstreamTimeout))") }
         if maxBodyBytes <= 0 { errors.append("max_body_bytes must be > 0 (got \(maxBodyBytes))") }
         if queueCapacity <= 0 { errors.append("queue_capacity must be > 0 (got \(queueCapacity))") }
+        if queueMaxBytes <= 0 { errors.append("queue_max_bytes must be > 0 (got \(queueMaxBytes))") }
         if analysisThreads <= 0 { errors.append("analysis_threads must be > 0 (got \(analysisThreads))") }
         if sampleLimit < 0 { errors.append("sample_limit must be >= 0 (got \(sampleLimit))") }
         if reportPath.isEmpty { errors.append("report must name a file") }
