@@ -147,7 +147,7 @@ struct MarkdownReport {
                     line()
                     line("…and \(group.count - limit) more finding(s) of \(f.rule.rawValue), listed in the JSON and HTML reports.")
                 }
-                let specific = Set(group.map(\.fix)).subtracting([f.rule.rule.fix])
+                let specific = f.rule == .djangoMinimal ? [] : Set(group.map(\.fix)).subtracting([f.rule.rule.fix])
                 for fix in specific.sorted() { line("- \(fix)") }
                 line()
             }
