@@ -8,7 +8,7 @@ import TraceCompatProxy
 /// What a user sees when something goes wrong, and that it is counted in the report.
 @Suite struct FaultTests {
     @Test func upstreamNotListeningAnswers502NamingTheUpstreamWithoutWaitingForTheTimeout() async throws {
-        let port = try closedPort()
+        let port = try await closedPort()
         let harness = try await ProxyHarness.start(upstream: nil) {
             $0.upstream = .http(host: "127.0.0.1", port: port)
             $0.upstreamTimeout = 60
