@@ -118,9 +118,17 @@ class Proc:
         return f"[{self.name} log {self.log_path}, last {n} lines]\n" + "\n".join(lines[-n:])
 
 
+_APPS_RUNNING: list[subprocess.Popen] = []
+
+
 def kill_all() -> None:
     for p in list(_LIVE):
         p.stop(signal.SIGKILL, timeout=5)
+    for app in list(_APPS_RUNNING):
+        if app.poll() is None:
+            app.kill()
+            app.wait(timeout=10)
+        _APPS_RUNNING.remove(app)
 
 
 atexit.register(kill_all)
@@ -339,6 +347,7 @@ class AppProcess:
             self.popen = subprocess.Popen([sys.executable, str(APPS / script)], env=_app_env(agent_url, mode, extra_env),
                                           cwd=workdir, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                           preexec_fn=_die_with_parent)
+        _APPS_RUNNING.append(self.popen)
 
     def wait(self, timeout: float = 180) -> AppRun:
         try:
@@ -347,6 +356,9 @@ class AppProcess:
             self.popen.kill()
             self.popen.wait(timeout=10)
             raise
+        finally:
+            if self.popen in _APPS_RUNNING and self.popen.poll() is not None:
+                _APPS_RUNNING.remove(self.popen)
         run = AppRun(self.script, self.mode.name, self.popen.returncode, self.out.read_text(errors="replace"),
                      self.err.read_text(errors="replace"), time.monotonic() - self.started)
         for line in reversed(run.stdout.splitlines()):
