@@ -196,3 +196,30 @@ func withView<T>(_ s: String, _ body: (ByteView) -> T) -> T {
         #expect(JSONSyntax.firstErrorOffset(Array(text.utf8)) == offset, "\(text)")
     }
 }
+
+@Suite struct RobustnessTests {
+    /// Random text over the characters the recognisers care about: never a crash, and whatever is
+    /// flagged as a container parses back the same way (classification is deterministic).
+    @Test func recognisersSurviveRandomText() {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return state }
+        let alphabet = Array("[](){}<>'\"\\,:.-+ 0123456789eEjbxTrueFalsNonObject at0x=_\n".utf8)
+        var flagged = 0
+        for _ in 0..<20_000 {
+            let n = Int(next() % 24)
+            let bytes = (0..<n).map { _ in alphabet[Int(next() % UInt64(alphabet.count))] }
+            let text = String(decoding: bytes, as: UTF8.self)
+            let a = PythonRepr.classify(text)
+            #expect(a == PythonRepr.classify(text))
+            if a != nil { flagged += 1 }
+            _ = JSONSyntax.firstErrorOffset(bytes)
+        }
+        #expect(flagged < 20_000)
+    }
+
+    @Test func deepNestingIsBounded() {
+        let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        #expect(PythonRepr.classify(deep) == nil)
+        #expect(JSONSyntax.firstErrorOffset(Array(deep.utf8)) != nil)
+    }
+}
