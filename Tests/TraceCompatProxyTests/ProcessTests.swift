@@ -106,6 +106,18 @@ import Testing
         #expect(try await proxy.waitForExit() == 0)
     }
 
+    @Test func bindingBeyondLoopbackWarnsAndRedactReachesTheReport() async throws {
+        let directory = try temporaryDirectory("warn")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let reportPath = directory.appendingPathComponent("r.json").path
+        let proxy = try ProxyProcess(arguments: ["--listen", "0.0.0.0:0", "--upstream", "none", "--report", reportPath, "--redact"])
+        for _ in 0..<400 where !proxy.log.contains("listening on") { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(proxy.log.contains("not a loopback address"))
+        proxy.signal(SIGTERM)
+        #expect(try await proxy.waitForExit() == 0)
+        #expect(try ReportFile.read(from: reportPath)?.options.redacted == true)
+    }
+
     @Test func invalidConfigurationIsRefusedWithTheKeyNamed() async throws {
         let proxy = try ProxyProcess(arguments: ["--upstream", "https://agent:8126", "--listen", "127.0.0.1:0"])
         #expect(try await proxy.waitForExit() != 0)
