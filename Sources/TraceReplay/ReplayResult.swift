@@ -54,9 +54,11 @@ public struct ReplayResult: Codable, Sendable, Equatable {
     public struct Verification: Codable, Sendable, Equatable {
         public var requestsReceived: Int
         public var bytesReceived: Int
-        /// Every payload answered with a 2xx arrived as many times as it was sent, byte for byte
-        /// (by SHA-256), and nothing else arrived.
+        /// What arrived is what was answered with a 2xx: the same number of requests and bytes,
+        /// and with `byteForByte` every payload as many times as it was sent, by SHA-256.
         public var bodiesMatch: Bool
+        /// The stub recorded SHA-256s (`--record-sha`), so bodies were compared, not only counted.
+        public var byteForByte: Bool
         public var mismatches: [String]
     }
 
@@ -137,7 +139,9 @@ public struct ReplayResult: Codable, Sendable, Equatable {
         ]
         if let v = verification {
             lines.append("  verification: the stub received \(v.requestsReceived) requests, \(v.bytesReceived) bytes; "
-                + (v.bodiesMatch ? "every body arrived unaltered" : "MISMATCH: " + v.mismatches.joined(separator: "; ")))
+                + (!v.bodiesMatch ? "MISMATCH: " + v.mismatches.joined(separator: "; ")
+                    : v.byteForByte ? "every body arrived unaltered (SHA-256)"
+                    : "counts match (start the stub with --record-sha to compare bodies byte for byte)"))
         }
         return lines.joined(separator: "\n")
     }

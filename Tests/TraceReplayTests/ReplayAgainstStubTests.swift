@@ -35,7 +35,7 @@ let fixturesDirectory: String = {
         #expect(result.spansAnswered == expectedSpans)
         // Byte for byte: every payload's SHA-256 arrived as often as it was sent.
         let verification = try #require(result.verification)
-        #expect(verification.bodiesMatch, "\(verification.mismatches)")
+        #expect(verification.bodiesMatch && verification.byteForByte, "\(verification.mismatches)")
         #expect(verification.requestsReceived == 120 && verification.bytesReceived == result.bytesSent)
         #expect(result.isClean)
         #expect(result.latencyMs.p50 > 0 && result.latencyMs.p50 <= result.latencyMs.p99 && result.latencyMs.p99 <= result.latencyMs.max)
