@@ -138,6 +138,26 @@ import TraceCompatProxy
         #expect(machine.clientClosed() == .abandon(nil, dropUpstream: false))
     }
 
+    @Test func aReusedConnectionClosedBeforeAnsweringIsRetriedOnceWithTheWholeRequest() {
+        var machine = Machine(mode: .forward, maxBodyBytes: 100)
+        _ = machine.requestHead(contentLength: 3)
+        #expect(machine.upstreamConnected(reused: true) == .forward([.head], startTimer: false))
+        _ = machine.requestBody(part)
+        #expect(machine.requestEnd() == .forward([.end], startTimer: true))
+        #expect(machine.upstreamClosed() == .reconnectUpstream)
+        // Replayed in full; the answer timer is not started a second time.
+        #expect(machine.upstreamConnected(reused: false) == .forward([.head, .body(part), .end], startTimer: false))
+        #expect(machine.upstreamClosed() == .respondError(.upstreamUnreachable, closeClient: false, dropUpstream: true))
+    }
+
+    @Test func aNewConnectionClosedBeforeAnsweringIsNotRetried() {
+        var machine = Machine(mode: .forward, maxBodyBytes: 100)
+        _ = machine.requestHead(contentLength: 0)
+        _ = machine.upstreamConnected(reused: false)
+        _ = machine.requestEnd()
+        #expect(machine.upstreamClosed() == .respondError(.upstreamUnreachable, closeClient: false, dropUpstream: true))
+    }
+
     @Test func localModeAnswersAtTheEndWithoutAnUpstream() {
         var machine = Machine(mode: .local, maxBodyBytes: 100)
         #expect(machine.requestHead(contentLength: 3) == .none)

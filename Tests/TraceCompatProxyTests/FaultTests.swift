@@ -30,6 +30,24 @@ import TraceCompatProxy
         await harness.stop()
     }
 
+    @Test func aStaleKeepAliveConnectionIsRetriedOnceOnANewOne() async throws {
+        let harness = try await ProxyHarness.start(upstream: .closeOnSecondRequest)
+        let client = try await TestClient.connect(harness.address)
+        let payload = try Fixtures.requests("manual-v04").first { $0.path == "/v0.4/traces" }!
+        #expect(try await client.send(.POST, payload.path, headers: payload.headers, body: payload.body).status == 200)
+        // The pooled connection is closed by the agent when reused: the proxy sends again.
+        let second = try await client.send(.POST, payload.path, headers: payload.headers, body: payload.body)
+        #expect(second.status == 200)
+        #expect(second.text == RecordingUpstream.answer(for: payload.path))
+        let received = harness.upstream!.requests
+        #expect(received.count == 3)
+        #expect(received.allSatisfy { $0.body == payload.body })
+        #expect(Set(received.map(\.connection)).count == 2)
+        #expect(harness.report().traffic.proxyErrors.isEmpty)
+        await client.close()
+        await harness.stop()
+    }
+
     @Test func hangingUpstreamAnswers504AtTheTimeout() async throws {
         let harness = try await ProxyHarness.start(upstream: .hang) { $0.upstreamTimeout = 0.3 }
         let started = ContinuousClock.now

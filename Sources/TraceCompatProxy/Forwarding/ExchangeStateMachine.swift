@@ -38,6 +38,9 @@ public struct ExchangeStateMachine: Sendable {
         case none
         /// Open (or lease) an upstream connection.
         case connectUpstream
+        /// A reused keep-alive connection turned out closed before answering: open a new one
+        /// (not from the pool); the request parts are replayed from the start.
+        case reconnectUpstream
         /// Write these parts upstream, in order; start the answer timer if `startTimer`.
         case forward([UpstreamPart], startTimer: Bool)
         /// Answer the request locally (sink answer or admin route); the exchange then completes.
@@ -73,7 +76,9 @@ public struct ExchangeStateMachine: Sendable {
     enum UpstreamState: Sendable, Equatable {
         case notNeeded
         case connecting(pending: [UpstreamPart])
-        case connected
+        /// `replay` holds the parts sent so far while a retry is still possible (reused
+        /// connection, no answer yet, no retry done).
+        case connected(replay: [UpstreamPart]?)
         /// The connection failed before an answer started; the error is answered at request end.
         case failed(ProxyOutcome)
         case finished
@@ -94,6 +99,8 @@ public struct ExchangeStateMachine: Sendable {
     var upstream = UpstreamState.notNeeded
     var response = ResponseState.waiting
     var closed = false
+    var retried = false
+    var timerStarted = false
 
     public init(mode: Mode, maxBodyBytes: Int) {
         self.mode = mode
@@ -133,7 +140,11 @@ public struct ExchangeStateMachine: Sendable {
             pending.append(.body(part))
             upstream = .connecting(pending: pending)
             return .none
-        case .connected where response != .complete:
+        case .connected(let replay) where response != .complete:
+            if var replay, response == .waiting {
+                replay.append(.body(part))
+                upstream = .connected(replay: replay)
+            }
             return .forward([.body(part)], startTimer: false)
         default:
             return .none  // local answer, failed upstream or early answer: read and discard
@@ -149,9 +160,13 @@ public struct ExchangeStateMachine: Sendable {
             pending.append(.end)
             upstream = .connecting(pending: pending)
             return .none
-        case .connected:
+        case .connected(let replay):
             if response == .complete { return .exchangeComplete }
-            return .forward([.end], startTimer: true)
+            if var replay, response == .waiting {
+                replay.append(.end)
+                upstream = .connected(replay: replay)
+            }
+            return .forward([.end], startTimer: startTimer())
         case .failed(let outcome):
             response = .answeredByProxy
             upstream = .finished
@@ -164,11 +179,18 @@ public struct ExchangeStateMachine: Sendable {
         }
     }
 
-    /// The upstream connection is open: flush what waited for it.
-    public mutating func upstreamConnected() -> Action {
+    /// The upstream connection is open: flush what waited for it. `reused` when it is a
+    /// keep-alive connection from the pool, which the agent may have closed meanwhile.
+    public mutating func upstreamConnected(reused: Bool = false) -> Action {
         guard case .connecting(let pending) = upstream, !closed else { return .discardUpstream }
-        upstream = .connected
-        return .forward(pending, startTimer: pending.last == .end)
+        upstream = .connected(replay: reused && !retried ? pending : nil)
+        return .forward(pending, startTimer: pending.last == .end && startTimer())
+    }
+
+    /// True the first time only: the answer timer runs once per exchange, retry included.
+    private mutating func startTimer() -> Bool {
+        defer { timerStarted = true }
+        return !timerStarted
     }
 
     /// Opening the upstream connection failed (`.upstreamTimeout` when connecting took too long).
@@ -180,6 +202,7 @@ public struct ExchangeStateMachine: Sendable {
     /// The agent's status line and headers arrived.
     public mutating func upstreamResponseHead() -> Action {
         guard response == .waiting, case .connected = upstream else { return .none }
+        upstream = .connected(replay: nil)
         response = .streaming
         return .relayHead
     }
@@ -202,6 +225,12 @@ public struct ExchangeStateMachine: Sendable {
     public mutating func upstreamClosed() -> Action {
         guard !closed else { return .none }
         switch (upstream, response) {
+        case (.connected(let replay?), .waiting):
+            // A stale keep-alive connection (closed by the agent while idle in the pool):
+            // nothing was answered, so the request is sent again on a new connection, once.
+            retried = true
+            upstream = .connecting(pending: replay)
+            return .reconnectUpstream
         case (.connected, .waiting):
             return fail(.upstreamUnreachable, dropUpstream: true)
         case (.connected, .streaming), (.finished, .streaming):

@@ -141,9 +141,9 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch action {
         case .none:
             break
-        case .connectUpstream:
+        case .connectUpstream, .reconnectUpstream:
             let id = exchange.id
-            shared.pool.lease(on: context.eventLoop) { [self] result in
+            shared.pool.lease(on: context.eventLoop, newConnection: action == .reconnectUpstream) { [self] result in
                 guard let current = self.exchange, current.id == id else {
                     if case .success(let connection) = result { shared.pool.release(connection, reusable: true) }
                     return
@@ -249,7 +249,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func upstreamLeased(_ connection: UpstreamConnection, _ exchange: Exchange) {
-        let action = exchange.machine.upstreamConnected()
+        let action = exchange.machine.upstreamConnected(reused: connection.isReused)
         if case .discardUpstream = action {
             shared.pool.release(connection, reusable: true)
             return

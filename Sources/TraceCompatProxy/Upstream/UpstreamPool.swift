@@ -8,6 +8,9 @@ final class UpstreamConnection {
     let channel: any Channel
     let relay: UpstreamRelayHandler
     var idleSince = NIODeadline.now()
+    /// Exchanges served so far; above 1 the connection is a reused keep-alive one.
+    var leases = 0
+    var isReused: Bool { leases > 1 }
 
     init(channel: any Channel, relay: UpstreamRelayHandler) {
         self.channel = channel
@@ -37,17 +40,23 @@ final class UpstreamPool: @unchecked Sendable {
         self.maxIdlePerLoop = maxIdlePerLoop
     }
 
-    /// An idle connection on `eventLoop` if one is fresh, else a new one. Call on `eventLoop`;
-    /// `completion` runs on it.
-    func lease(on eventLoop: any EventLoop, _ completion: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
+    /// An idle connection on `eventLoop` if one is fresh (unless `newConnection`), else a new
+    /// one. Call on `eventLoop`; `completion` runs on it.
+    func lease(on eventLoop: any EventLoop, newConnection: Bool = false,
+               _ completion: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
         eventLoop.preconditionInEventLoop()
-        if let connection = takeIdle(on: eventLoop) {
+        if !newConnection, let connection = takeIdle(on: eventLoop) {
+            connection.leases += 1
             completion(.success(connection))
             return
         }
         connect(on: eventLoop).assumeIsolated().whenComplete { result in
             completion(result.flatMap { channel in
-                Result { UpstreamConnection(channel: channel, relay: try channel.pipeline.syncOperations.handler(type: UpstreamRelayHandler.self)) }
+                Result {
+                    let connection = UpstreamConnection(channel: channel, relay: try channel.pipeline.syncOperations.handler(type: UpstreamRelayHandler.self))
+                    connection.leases = 1
+                    return connection
+                }
             })
         }
     }

@@ -15,6 +15,9 @@ final class RecordingUpstream: @unchecked Sendable {
         case resetMidAnswer
         /// Answers with a chunked body of three chunks.
         case chunkedAnswer
+        /// Answers the first request of each connection like the agent, then closes the
+        /// connection on the second without answering (an idle timeout racing a reuse).
+        case closeOnSecondRequest
     }
 
     struct Recorded: Sendable {
@@ -80,6 +83,7 @@ final class RecordingUpstream: @unchecked Sendable {
         let upstream: RecordingUpstream
         var head: HTTPRequestHead?
         var body: [UInt8] = []
+        var served = 0
 
         init(upstream: RecordingUpstream) { self.upstream = upstream }
 
@@ -99,7 +103,18 @@ final class RecordingUpstream: @unchecked Sendable {
         }
 
         func respond(context: ChannelHandlerContext, head: HTTPRequestHead) {
-            switch upstream.behaviour {
+            served += 1
+            var behaviour = upstream.behaviour
+            if case .closeOnSecondRequest = behaviour {
+                guard served == 1 else {
+                    context.close(promise: nil)
+                    return
+                }
+                behaviour = .agent
+            }
+            switch behaviour {
+            case .closeOnSecondRequest:
+                return
             case .hang:
                 return
             case .agent:
