@@ -111,18 +111,32 @@ enum ProxyConfigurationLoader {
         if let listen = reader.string(forKey: "listen") { configuration.listen = try ListenAddress(parsing: listen) }
         if let admin = reader.string(forKey: "admin_listen"), !admin.isEmpty { configuration.adminListen = try ListenAddress(parsing: admin) }
         if let upstream = reader.string(forKey: "upstream") { configuration.upstream = try UpstreamTarget(parsing: upstream) }
-        configuration.reportPath = reader.string(forKey: "report", default: defaults.reportPath)
-        configuration.flushInterval = reader.double(forKey: "flush_interval", default: defaults.flushInterval)
-        configuration.upstreamTimeout = reader.double(forKey: "upstream_timeout", default: defaults.upstreamTimeout)
-        configuration.maxBodyBytes = reader.int(forKey: "max_body_bytes", default: defaults.maxBodyBytes)
-        configuration.queueCapacity = reader.int(forKey: "queue_capacity", default: defaults.queueCapacity)
-        configuration.queueMaxBytes = reader.int(forKey: "queue_max_bytes", default: defaults.queueMaxBytes)
-        configuration.analysisThreads = reader.int(forKey: "analysis_threads", default: defaults.analysisThreads)
-        configuration.fresh = reader.bool(forKey: "fresh", default: defaults.fresh)
-        configuration.redact = reader.bool(forKey: "redact", default: defaults.redact)
-        configuration.sampleLimit = reader.int(forKey: "sample_limit", default: defaults.sampleLimit)
+        configuration.reportPath = try strict(reader, "report", default: defaults.reportPath) { try $0.requiredString(forKey: $1) }
+        configuration.flushInterval = try strict(reader, "flush_interval", default: defaults.flushInterval) { try $0.requiredDouble(forKey: $1) }
+        configuration.upstreamTimeout = try strict(reader, "upstream_timeout", default: defaults.upstreamTimeout) { try $0.requiredDouble(forKey: $1) }
+        configuration.maxBodyBytes = try strict(reader, "max_body_bytes", default: defaults.maxBodyBytes) { try $0.requiredInt(forKey: $1) }
+        configuration.queueCapacity = try strict(reader, "queue_capacity", default: defaults.queueCapacity) { try $0.requiredInt(forKey: $1) }
+        configuration.queueMaxBytes = try strict(reader, "queue_max_bytes", default: defaults.queueMaxBytes) { try $0.requiredInt(forKey: $1) }
+        configuration.analysisThreads = try strict(reader, "analysis_threads", default: defaults.analysisThreads) { try $0.requiredInt(forKey: $1) }
+        configuration.fresh = try strict(reader, "fresh", default: defaults.fresh) { try $0.requiredBool(forKey: $1) }
+        configuration.redact = try strict(reader, "redact", default: defaults.redact) { try $0.requiredBool(forKey: $1) }
+        configuration.sampleLimit = try strict(reader, "sample_limit", default: defaults.sampleLimit) { try $0.requiredInt(forKey: $1) }
         let errors = configuration.validationErrors()
         if !errors.isEmpty { throw ProxyConfigurationError.invalid(key: "configuration", value: "", reason: errors.joined(separator: "; ")) }
         return configuration
+    }
+
+    /// The value at `key`, the default when no source sets it, and an error naming the key when
+    /// a source sets it to something that is not the right type (never a silent default).
+    static func strict<Value>(_ reader: ConfigReader, _ key: String, default: Value,
+                              _ read: (ConfigReader, ConfigKey) throws -> Value) throws -> Value {
+        do {
+            return try read(reader, ConfigKey(key))
+        } catch {
+            let present = reader.string(forKey: ConfigKey(key)) != nil || reader.int(forKey: ConfigKey(key)) != nil
+                || reader.double(forKey: ConfigKey(key)) != nil || reader.bool(forKey: ConfigKey(key)) != nil
+            guard present else { return `default` }
+            throw ProxyConfigurationError.invalid(key: key, value: reader.string(forKey: ConfigKey(key)) ?? "?", reason: "\(error)")
+        }
     }
 }

@@ -122,5 +122,11 @@ import Testing
         let proxy = try ProxyProcess(arguments: ["--upstream", "https://agent:8126", "--listen", "127.0.0.1:0"])
         #expect(try await proxy.waitForExit() != 0)
         #expect(proxy.log.contains("upstream"))
+
+        // A value of the wrong type is an error naming the key, never a silent default.
+        let typo = try ProxyProcess(arguments: ["--listen", "127.0.0.1:0", "--upstream", "none"],
+                                    environment: ["TRACE_COMPAT_FLUSH_INTERVAL": "ten"])
+        #expect(try await typo.waitForExit() != 0)
+        #expect(typo.log.contains("flush_interval"), "\(typo.log)")
     }
 }
