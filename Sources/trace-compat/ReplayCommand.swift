@@ -20,7 +20,7 @@ struct ReplayCommand: AsyncParsableCommand {
             --duration seconds (default: each payload once). Prints requests/s, MB/s, spans/s, \
             latency percentiles (HdrHistogram) and errors; progress once a second on stderr. Exit \
             status 1 when a request went unanswered or got a non-2xx answer, or --verify found a \
-            difference.
+            difference. Ctrl-C stops early and still prints the summary.
 
             With --serve, answers like the Datadog Agent at near zero cost instead: \
             {"rate_by_service":{}} on /v0.x/traces, a small /info document, {} elsewhere; \
@@ -89,9 +89,18 @@ struct ReplayCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("replay: \(payloads.count) payload(s), \(bytes) bytes, \(spans) spans → \(target)\n".utf8))
         }
         let quiet = self.quiet
-        let result = try await ReplayRunner.run(payloads, configuration: configuration) { progress in
-            if !quiet { FileHandle.standardError.write(Data((progress.line + "\n").utf8)) }
+        let run = Task {
+            try await ReplayRunner.run(payloads, configuration: configuration) { progress in
+                if !quiet { FileHandle.standardError.write(Data((progress.line + "\n").utf8)) }
+            }
         }
+        // SIGINT ends the run early: requests in flight are awaited, then the summary is printed.
+        signal(SIGINT, SIG_IGN)
+        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        interrupt.setEventHandler { run.cancel() }
+        interrupt.resume()
+        let result = try await run.value
+        interrupt.cancel()
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
