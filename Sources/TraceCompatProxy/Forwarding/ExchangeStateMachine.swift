@@ -18,6 +18,8 @@ import NIOCore
 /// - The timer for 504 starts when the last request byte is handed to the agent.
 /// - An upstream connection is reused only when the agent ended its answer on a keep-alive
 ///   connection after receiving the whole request.
+/// - A reused connection that closes before any answer was most likely closed by the agent
+///   while idle: the request is replayed once, whole, on a new connection.
 public struct ExchangeStateMachine: Sendable {
     /// A request part waiting for the upstream connection.
     public enum UpstreamPart: Sendable, Equatable {
