@@ -100,7 +100,7 @@ struct ReplayCommand: AsyncParsableCommand {
         interrupt.setEventHandler { run.cancel() }
         interrupt.resume()
         let result = try await run.value
-        interrupt.cancel()
+        withExtendedLifetime(interrupt) { interrupt.cancel() }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -123,8 +123,10 @@ struct ReplayCommand: AsyncParsableCommand {
             source.resume()
             return source
         }
+        // withExtendedLifetime: in a release build the optimizer may otherwise free the signal
+        // sources (and with them the handlers) before the await returns.
+        defer { withExtendedLifetime(signals) {} }
         try? await stub.closed.get()
-        _ = signals
         let stats = stub.stats
         FileHandle.standardError.write(Data("replay --serve: received \(stats.requests) requests, \(stats.bytes) bytes\n".utf8))
     }
