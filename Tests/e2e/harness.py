@@ -36,6 +36,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Fatal(Exception):
+    """Raised by a wait_until predicate when waiting longer cannot help (the process exited)."""
+
+
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1,
                on_timeout: Callable[[], str] = lambda: "") -> Any:
     """Polls `predicate` until it returns something truthy; raises after `timeout` seconds."""
@@ -46,6 +50,8 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
             value = predicate()
             if value:
                 return value
+        except Fatal:
+            raise
         except Exception as e:  # noqa: BLE001 - the predicate may fail until the thing is up
             last_error = e
         time.sleep(interval)
@@ -146,6 +152,10 @@ def clean_env(**extra: str) -> dict:
 # The Datadog test agent (ddapm-test-agent), the real upstream.
 # ---------------------------------------------------------------------------------------------
 
+AGENT_CHECKS = ["trace_count_header", "meta_tracer_version_header", "trace_content_length",
+                "meta_events_is_valid_json"]
+
+
 class TestAgent:
     """ddapm-test-agent as a real process on a loopback port. Its session APIs give back what it got."""
 
@@ -169,13 +179,16 @@ class TestAgent:
                 "--snapshot-dir", str(self.workdir / "snapshots")]
         if self.uds is not None:
             argv += ["--trace-uds-socket", str(self.uds)]
-        self.proc = Proc("test-agent", argv, self.workdir / "test-agent.log", env=clean_env(), cwd=self.workdir).start()
+        # Datadog's own validation of every trace payload (a failure answers 400 to the sender). Given
+        # through the environment: 1.69.1's --enabled-checks flag cannot parse a list.
+        env = clean_env(ENABLED_CHECKS=",".join(AGENT_CHECKS))
+        self.proc = Proc("test-agent", argv, self.workdir / "test-agent.log", env=env, cwd=self.workdir).start()
         wait_until(self._ready, timeout, f"the test agent on {self.url}/info", on_timeout=self.proc.log_tail)
         return self
 
     def _ready(self) -> bool:
         if self.proc is not None and not self.proc.alive():
-            raise RuntimeError("test agent exited:\n" + self.proc.log_tail())
+            raise Fatal(f"the test agent exited with {self.proc.popen.returncode}:\n" + self.proc.log_tail())
         return requests.get(self.url + "/info", timeout=2).status_code == 200
 
     def stop(self) -> None:
@@ -253,7 +266,7 @@ class Proxy:
 
     def _healthy(self) -> bool:
         if self.proc is not None and not self.proc.alive():
-            raise RuntimeError(f"trace-compat proxy exited with {self.proc.popen.returncode}:\n" + self.proc.log_tail())
+            raise Fatal(f"trace-compat proxy exited with {self.proc.popen.returncode}:\n" + self.proc.log_tail())
         return requests.get(self.url + "/compat/health", timeout=2).status_code == 200
 
     def stop(self, sig: int = signal.SIGTERM) -> Optional[int]:

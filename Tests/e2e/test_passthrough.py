@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 
+import msgpack
 import requests
 
 from harness import Mode, app_constants, run_app
@@ -56,3 +57,17 @@ def test_replayed_requests_reach_agent_unchanged(agent, proxies, workdir):
     info_proxied = requests.get(proxy.url + "/info", timeout=10)
     assert info_proxied.status_code == info_direct.status_code == 200
     assert info_proxied.content == info_direct.content
+
+
+def test_agent_rejection_is_relayed(agent, proxies):
+    """The agent's own validation (X-Datadog-Trace-Count must match the payload) answers 400; the
+    proxy hands that answer back as it is."""
+    proxy = proxies(agent.url)
+    proxy.start(fresh=True)
+    span = {"trace_id": 11, "span_id": 12, "parent_id": 0, "name": "bad.count", "service": "liar", "resource": "r",
+            "type": "custom", "start": 1, "duration": 1, "error": 0, "meta": {"flag": "True"}, "metrics": {}}
+    headers = {"Content-Type": "application/msgpack", "X-Datadog-Trace-Count": "3",
+               "Datadog-Meta-Tracer-Version": "3.19.9", "Datadog-Meta-Lang": "python"}
+    answer = requests.post(proxy.url + "/v0.4/traces", data=msgpack.packb([[span]]), headers=headers, timeout=10)
+    assert answer.status_code == 400, answer.text[:300]
+    assert "X-Datadog-Trace-Count value (3) does not match" in answer.text

@@ -94,7 +94,8 @@ def test_agent_outage_gives_502_and_recovers(proxies, workdir):
     try:
         proxy = proxies(own.url)
         proxy.start(fresh=True)
-        headers = {"Content-Type": "application/msgpack", "X-Datadog-Trace-Count": "1"}
+        headers = {"Content-Type": "application/msgpack", "X-Datadog-Trace-Count": "1",
+                   "Datadog-Meta-Tracer-Version": "3.19.9", "Datadog-Meta-Lang": "python"}
 
         # Warm: keep-alive connections to the agent now sit in the proxy's pool.
         assert requests.get(proxy.url + "/info", timeout=10).status_code == 200

@@ -10,7 +10,7 @@ import stat
 
 import requests
 
-from harness import REPO, Proc, clean_env, free_port, wait_until
+from harness import REPO, Fatal, Proc, clean_env, free_port, wait_until
 
 
 def swift_stub(workdir, binary) -> str:
@@ -26,8 +26,12 @@ def start_run_script(workdir, binary, upstream: str) -> tuple[Proc, int]:
     env = clean_env(SWIFT=swift_stub(workdir, binary), TRACE_COMPAT_LISTEN=f"127.0.0.1:{port}",
                     TRACE_COMPAT_UPSTREAM=upstream, TRACE_COMPAT_REPORT=str(workdir / "report.json"))
     proc = Proc("scripts/run.sh", ["bash", str(REPO / "scripts" / "run.sh")], workdir / "run.log", env=env).start()
-    wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/compat/health", timeout=2).status_code == 200,
-               60, "scripts/run.sh to bring /compat/health up", on_timeout=proc.log_tail)
+    def healthy() -> bool:
+        if not proc.alive():
+            raise Fatal("scripts/run.sh exited:\n" + proc.log_tail())
+        return requests.get(f"http://127.0.0.1:{port}/compat/health", timeout=2).status_code == 200
+
+    wait_until(healthy, 60, "scripts/run.sh to bring /compat/health up", on_timeout=proc.log_tail)
     return proc, port
 
 
