@@ -45,6 +45,8 @@ struct ProxyCommand: AsyncParsableCommand {
     var queueMaxBytes: Int?
     @Option(help: "Analysis threads (default: cores - 1, at least 1). Env TRACE_COMPAT_ANALYSIS_THREADS.")
     var analysisThreads: Int?
+    @Flag(inversion: .prefixedNo, help: "Analyse the teed traffic (default on); --no-analysis only forwards (for measuring the forwarding cost). Env TRACE_COMPAT_ANALYSIS.")
+    var analysis: Bool?
     @Option(help: "Samples kept per finding group in the report (default 5). Env TRACE_COMPAT_SAMPLE_LIMIT.")
     var sampleLimit: Int?
 
@@ -87,6 +89,7 @@ struct ProxyCommand: AsyncParsableCommand {
         put("queue_max_bytes", queueMaxBytes.map(ConfigContent.int))
         put("analysis_threads", analysisThreads.map(ConfigContent.int))
         put("sample_limit", sampleLimit.map(ConfigContent.int))
+        put("analysis", analysis.map(ConfigContent.bool))
         return values
     }
 }
@@ -121,6 +124,7 @@ enum ProxyConfigurationLoader {
         configuration.fresh = try strict(reader, "fresh", default: defaults.fresh) { try $0.requiredBool(forKey: $1) }
         configuration.redact = try strict(reader, "redact", default: defaults.redact) { try $0.requiredBool(forKey: $1) }
         configuration.sampleLimit = try strict(reader, "sample_limit", default: defaults.sampleLimit) { try $0.requiredInt(forKey: $1) }
+        configuration.analysis = try strict(reader, "analysis", default: defaults.analysis) { try $0.requiredBool(forKey: $1) }
         let errors = configuration.validationErrors()
         if !errors.isEmpty { throw ProxyConfigurationError.invalid(key: "configuration", value: "", reason: errors.joined(separator: "; ")) }
         return configuration

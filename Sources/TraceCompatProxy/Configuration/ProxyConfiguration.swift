@@ -25,6 +25,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var queueMaxBytes: Int
     /// Analysis threads, each with its own `Analyzer`.
     public var analysisThreads: Int
+    /// False: forward only, tee nothing to analysis (`--no-analysis`, to measure the bare
+    /// forwarding cost); the report then only counts proxy errors.
+    public var analysis: Bool
     /// Start a new report instead of continuing the file at `reportPath`.
     public var fresh: Bool
     /// Keep no tag value excerpts in the report.
@@ -55,7 +58,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
         analysisThreads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount - 1),
         fresh: Bool = false,
         redact: Bool = false,
-        sampleLimit: Int = 5
+        sampleLimit: Int = 5,
+        analysis: Bool = true
     ) {
         self.listen = listen
         self.adminListen = adminListen
@@ -70,6 +74,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         self.fresh = fresh
         self.redact = redact
         self.sampleLimit = sampleLimit
+        self.analysis = analysis
     }
 
     /// Problems a user must fix before the proxy can start (empty when valid).

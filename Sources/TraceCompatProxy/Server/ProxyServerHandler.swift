@@ -108,7 +108,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         let exchange = Exchange(id: nextID, head: head, endpoint: endpoint,
                                 machine: ExchangeStateMachine(mode: mode, maxBodyBytes: shared.configuration.maxBodyBytes))
-        if isAgentTraffic(head), endpoint.tee.keepsRequestBody {
+        if shared.configuration.analysis, isAgentTraffic(head), endpoint.tee.keepsRequestBody {
             var body: [UInt8] = []
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length <= exchange.machine.maxBodyBytes {
                 body.reserveCapacity(length)
@@ -196,7 +196,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 shared.metrics.recordUpstreamLatency(endpoint: exchange.endpoint.label, nanoseconds: (NIODeadline.now() - sentAt).nanoseconds)
             }
             exchange.status = String(upstreamHead.status.code)
-            if exchange.endpoint.tee == .agentInfo, isAgentTraffic(exchange.head), upstreamHead.status == .ok { exchange.teeAnswer = [] }
+            if shared.configuration.analysis, exchange.endpoint.tee == .agentInfo, isAgentTraffic(exchange.head), upstreamHead.status == .ok { exchange.teeAnswer = [] }
             context.writeAndFlush(wrapOutboundOut(.head(clientHead(for: upstreamHead, exchange))), promise: nil)
         case .relayBody:
             guard let body else { return }
@@ -282,7 +282,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// The request is over: tee it, unless the limit was hit.
     private func teeRequest(_ exchange: Exchange) {
-        guard isAgentTraffic(exchange.head), exchange.machine.bodyBytes <= exchange.machine.maxBodyBytes else { return }
+        guard shared.configuration.analysis, isAgentTraffic(exchange.head), exchange.machine.bodyBytes <= exchange.machine.maxBodyBytes else { return }
         let captured = CapturedRequest(
             method: exchange.head.method.rawValue,
             path: exchange.head.uri,

@@ -56,6 +56,9 @@ public struct ProxyService: Service {
         for address in [configuration.listen] + (configuration.adminListen.map { [$0] } ?? []) where !address.isLoopback {
             logger.warning("listening on \(address), which is not a loopback address: other machines can send traffic and read /compat/report")
         }
+        if !configuration.analysis {
+            logger.warning("ANALYSIS OFF (--no-analysis): traffic is only forwarded, the report gets no findings")
+        }
         if configuration.upstream == .none {
             logger.warning("SINK MODE (--upstream none): NOTHING IS FORWARDED to an agent; traces are analysed and dropped")
         }

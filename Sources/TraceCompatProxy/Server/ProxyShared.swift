@@ -33,7 +33,9 @@ final class ProxyShared: Sendable {
     }
 
     /// Hands work to analysis without waiting; a full queue is counted as `not_analysed`.
+    /// With `analysis: false` nothing is handed over (and nothing is counted).
     func tee(_ work: AnalysisQueue.Work, path: String, endpoint: Endpoint) {
+        guard configuration.analysis else { return }
         if !queue.offer(work) {
             store.countNotAnalysed(endpoint: path)
             metrics.recordNotAnalysed(endpoint: endpoint.label)
