@@ -29,6 +29,7 @@ class Outcome:
     live_report: dict                   # GET /compat/report.json once analysis settled
     plain_report: dict                  # GET /compat/report
     report_md: str
+    metrics: str                        # GET /metrics (Prometheus text)
     file_report: Optional[dict]         # the report file after SIGTERM
     proxy_exit: Optional[int]
     proxy: Proxy
@@ -80,7 +81,8 @@ def run_scenario(name: str, script: str, mode: Mode, agent: TestAgent, proxy: Pr
     info_requests = agent.log_text()[log_mark:].count('"GET /info ')
     plain = requests.get(proxy.url + "/compat/report", timeout=10).json()
     md = requests.get(proxy.url + "/compat/report.md", timeout=10).text
+    metrics = requests.get(proxy.url + "/metrics", timeout=10).text
     exit_code = proxy.stop()
     file_report = json.loads(proxy.report.read_text()) if proxy.report.exists() else None
     return Outcome(name, direct, proxied, direct_traces, proxied_traces, direct_requests, proxied_requests,
-                   telemetry, info_requests, live, plain, md, file_report, exit_code, proxy)
+                   telemetry, info_requests, live, plain, md, metrics, file_report, exit_code, proxy)

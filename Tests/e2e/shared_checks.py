@@ -2,6 +2,8 @@
 pytest collects them with that module's `outcome` fixture)."""
 from __future__ import annotations
 
+import re
+
 
 def request_kinds(reqs) -> set:
     """(method, path) of what the agent stored, less remote-config polls (their number is timing)."""
@@ -74,3 +76,17 @@ def test_report_traffic_matches_agent(outcome):
     telemetry = ("POST", "/telemetry/proxy/api/v2/apmtelemetry")
     if telemetry in request_kinds(outcome.direct_requests):
         assert by_endpoint.get(telemetry[1], 0) >= 1 and traffic["telemetry_messages"] >= 1, traffic
+
+
+def test_metrics_agree_with_report(outcome):
+    """Prometheus /metrics: findings by rule equal the report's totals; trace requests are counted."""
+    gauges = {m.group(1): float(m.group(2))
+              for m in re.finditer(r'^trace_compat_findings\{rule="([^"]+)"\} (\S+)$', outcome.metrics, re.M)}
+    totals: dict[str, int] = {}
+    for f in outcome.live_report["findings"]:
+        totals[f["rule"]] = totals.get(f["rule"], 0) + f["count"]
+    assert gauges == {rule: float(n) for rule, n in totals.items()}, outcome.metrics[:2000]
+    api = "v0.5" if "v0.5" in outcome.name else "v0.4"
+    served = sum(float(m.group(1)) for m in re.finditer(
+        r'^trace_compat_requests_total\{endpoint="/%s/traces",status="200"\} (\S+)$' % re.escape(api), outcome.metrics, re.M))
+    assert served == len(_trace_requests(outcome.proxied_requests)), outcome.metrics[:2000]

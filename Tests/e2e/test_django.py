@@ -8,9 +8,9 @@ import pytest
 
 from harness import APPS, MODES, Mode, Proxy, all_spans, count_by, diff_traces, django_minimal_kind, findings
 from scenarios import run_scenario
-from shared_checks import (test_agent_received_the_same_requests, test_report_file_and_routes_agree,  # noqa: F401
-                           test_report_traffic_matches_agent, test_telemetry_and_info_pass_through,
-                           test_trace_request_headers_unchanged)
+from shared_checks import (  # noqa: F401  (collected here, with this module's `outcome`)
+    test_agent_received_the_same_requests, test_metrics_agree_with_report, test_report_file_and_routes_agree,
+    test_report_traffic_matches_agent, test_telemetry_and_info_pass_through, test_trace_request_headers_unchanged)
 from conftest import ARTIFACTS
 
 sys.path.insert(0, str(APPS))
