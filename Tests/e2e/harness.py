@@ -143,7 +143,8 @@ atexit.register(kill_all)
 def clean_env(**extra: str) -> dict:
     """The environment for a child: no DD_* or proxy settings inherited from the caller."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DD_", "_DD_", "TRACE_COMPAT_")) and k.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
+           if not k.startswith(("DD_", "_DD_", "TRACE_COMPAT_"))
+           and k.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
@@ -259,7 +260,8 @@ class Proxy:
     def start(self, fresh: bool = False, timeout: float = 30) -> "Proxy":
         argv = [str(self.binary), "proxy", "--listen", self.listen, "--upstream", self.upstream,
                 "--report", str(self.report)] + (["--fresh"] if fresh else []) + self.extra_args
-        self.proc = Proc("trace-compat proxy", argv, self.workdir / "proxy.log", env=clean_env(), cwd=self.workdir).start()
+        self.proc = Proc("trace-compat proxy", argv, self.workdir / "proxy.log", env=clean_env(),
+                         cwd=self.workdir).start()
         wait_until(self._healthy, timeout, f"trace-compat proxy health at {self.url}/compat/health",
                    on_timeout=self.proc.log_tail)
         return self
@@ -357,8 +359,9 @@ class AppProcess:
         self.out, self.err = workdir / f"{script}.{mode.name}.stdout.txt", workdir / f"{script}.{mode.name}.stderr.txt"
         self.started = time.monotonic()
         with open(self.out, "wb") as out, open(self.err, "wb") as err:
-            self.popen = subprocess.Popen([sys.executable, str(APPS / script)], env=_app_env(agent_url, mode, extra_env),
-                                          cwd=workdir, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+            self.popen = subprocess.Popen([sys.executable, str(APPS / script)],
+                                          env=_app_env(agent_url, mode, extra_env), cwd=workdir,
+                                          stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                           preexec_fn=_die_with_parent)
         _APPS_RUNNING.append(self.popen)
 

@@ -44,7 +44,8 @@ def test_replayed_requests_reach_agent_unchanged(agent, proxies, workdir):
             got = by_body.get(original["body"])
             assert got is not None, f"{mode.name}: {original['url']} arrived with a different body"
             assert got["method"] == original["method"]
-            sent = {k: v for k, v in answer.request.headers.items() if k not in DROP | HOP_BY_HOP}  # RFC 9110 7.6.1: dropped
+            # what was sent, less hop-by-hop headers (RFC 9110 §7.6.1: a proxy drops them)
+            sent = {k: v for k, v in answer.request.headers.items() if k not in DROP | HOP_BY_HOP}
             assert {k: v for k, v in got["headers"].items() if k not in DROP} == sent, original["url"]
 
         # The proxy's answers are the agent's answers (status, body).
