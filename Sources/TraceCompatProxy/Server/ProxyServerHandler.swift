@@ -45,6 +45,14 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var context: ChannelHandlerContext?
     private var exchange: Exchange?
     private var nextID = 0
+    /// Writes are flushed once per read batch, not once per part (one write syscall for a small
+    /// exchange instead of three on each side): true while a client read is being handled.
+    private var insideClientRead = false
+    /// The upstream channel holding request parts written during this client read batch.
+    private var upstreamAwaitingFlush: (any Channel)?
+    /// Answer parts written to the client since the last flush (flushed at the end of the
+    /// agent's read batch, or with the answer's end).
+    private var clientAwaitingFlush = false
 
     init(shared: ProxyShared, role: ListenerRole) {
         self.shared = shared
@@ -57,6 +65,8 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: client events
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        insideClientRead = true
+        defer { insideClientRead = false }
         switch unwrapInboundIn(data) {
         case .head(let head):
             start(head)
@@ -79,7 +89,20 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushUpstream()
+        context.fireChannelReadComplete()
+    }
+
+    private func flushUpstream() {
+        if let channel = upstreamAwaitingFlush {
+            upstreamAwaitingFlush = nil
+            channel.flush()
+        }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
+        flushUpstream()
         if let exchange {
             perform(exchange.machine.clientClosed(), exchange)
             self.exchange = nil
@@ -173,7 +196,13 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                     connection.channel.write(HTTPClientRequestPart.end(nil), promise: nil)
                 }
             }
-            connection.channel.flush()
+            if let waiting = upstreamAwaitingFlush, waiting !== connection.channel { flushUpstream() }
+            if insideClientRead && !parts.contains(.end) {
+                upstreamAwaitingFlush = connection.channel  // flushed in channelReadComplete
+            } else {
+                upstreamAwaitingFlush = nil
+                connection.channel.flush()
+            }
             if startTimer { startAnswerTimer(exchange) }
         case .respondLocally:
             let method = exchange.head.method.rawValue
@@ -197,12 +226,14 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             exchange.status = String(upstreamHead.status.code)
             if shared.configuration.analysis, exchange.endpoint.tee == .agentInfo, isAgentTraffic(exchange.head), upstreamHead.status == .ok { exchange.teeAnswer = [] }
-            context.writeAndFlush(wrapOutboundOut(.head(clientHead(for: upstreamHead, exchange))), promise: nil)
+            context.write(wrapOutboundOut(.head(clientHead(for: upstreamHead, exchange))), promise: nil)
+            clientAwaitingFlush = true
         case .relayBody:
             guard let body else { return }
             exchange.responseBytes += body.readableBytes
             if exchange.teeAnswer != nil { exchange.teeAnswer!.append(contentsOf: body.readableBytesView) }
-            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+            clientAwaitingFlush = true
         case .relayEnd(let reuseUpstream, let exchangeComplete):
             if let connection = exchange.connection {
                 exchange.connection = nil
@@ -213,6 +244,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 exchange.teeAnswer = nil
             }
             let close = exchange.closeAfterResponse
+            clientAwaitingFlush = false
             let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
             if close { written.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
             if exchangeComplete { finish(exchange) }
@@ -220,6 +252,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             if let outcome { shared.count(outcome, path: exchange.head.uri, endpoint: exchange.endpoint) }
             if dropUpstream { drop(exchange) }
             exchange.timer?.cancel()
+            if clientAwaitingFlush { clientAwaitingFlush = false; context.flush() }  // the part of the answer relayed so far
             context.close(promise: nil)
         case .exchangeComplete:
             finish(exchange)
@@ -357,6 +390,13 @@ extension ProxyServerHandler: UpstreamResponseDelegate {
     func upstreamResponseEnd(keepAlive: Bool) {
         guard let exchange else { return }
         perform(exchange.machine.upstreamResponseEnd(keepAlive: keepAlive), exchange)
+    }
+
+    func upstreamReadComplete() {
+        if clientAwaitingFlush {
+            clientAwaitingFlush = false
+            context?.flush()
+        }
     }
 
     func upstreamClosed() {

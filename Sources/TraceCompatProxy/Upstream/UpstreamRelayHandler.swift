@@ -6,6 +6,8 @@ protocol UpstreamResponseDelegate: AnyObject {
     func upstreamResponseHead(_ head: HTTPResponseHead)
     func upstreamResponseBody(_ body: ByteBuffer)
     func upstreamResponseEnd(keepAlive: Bool)
+    /// The end of one read batch from the agent: the parts relayed since are flushed to the client.
+    func upstreamReadComplete()
     func upstreamClosed()
     func upstreamWritabilityChanged(isWritable: Bool)
 }
@@ -31,6 +33,11 @@ final class UpstreamRelayHandler: ChannelInboundHandler, RemovableChannelHandler
             self.delegate = nil
             delegate?.upstreamResponseEnd(keepAlive: keepAlive)
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        delegate?.upstreamReadComplete()
+        context.fireChannelReadComplete()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
