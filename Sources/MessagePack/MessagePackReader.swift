@@ -240,25 +240,37 @@ public struct MessagePackReader {
         return ByteView(UnsafeRawBufferPointer(start: bytes.baseAddress! + (start + headerSize), count: length))
     }
 
-    /// A fixstr (0 to 31 bytes, most keys and values in a trace) that lies whole in the input,
-    /// read with one bounds check; nil for anything else, with the cursor left where it was.
+    /// The body's offset and length of a fixstr or str8 (up to 255 bytes: tag values such as SQL,
+    /// URLs and runtime ids) at `start` that lies whole in the input and within the limits; nil for
+    /// anything else. Reads nothing outside the buffer and moves nothing: the callers' fast paths.
     @inlinable @inline(__always)
-    mutating func readFixstrFast() -> ByteView? {
-        let start = offset
+    func shortStringAt(_ start: Int) -> (body: Int, length: Int)? {
         guard start < bytes.count else { return nil }
         let b = byte(at: start)
-        guard b & 0xe0 == 0xa0 else { return nil }
-        let length = Int(b & 0x1f)
-        let end = start &+ 1 &+ length
-        guard end <= bytes.count, length <= limits.maxByteLength else { return nil }
-        offset = end
-        return ByteView(UnsafeRawBufferPointer(start: bytes.baseAddress! + (start &+ 1), count: length))
+        let length: Int, body: Int
+        if b & 0xe0 == 0xa0 {
+            length = Int(b & 0x1f); body = start &+ 1
+        } else if b == 0xd9, start &+ 1 < bytes.count {
+            length = Int(byte(at: start &+ 1)); body = start &+ 2
+        } else {
+            return nil
+        }
+        guard body &+ length <= bytes.count, length <= limits.maxByteLength else { return nil }
+        return (body, length)
+    }
+
+    /// A fixstr or str8 read inline (see `shortStringAt`); nil with the cursor unchanged otherwise.
+    @inlinable @inline(__always)
+    mutating func readShortStringFast() -> ByteView? {
+        guard let (body, length) = shortStringAt(offset) else { return nil }
+        offset = body &+ length
+        return ByteView(UnsafeRawBufferPointer(start: bytes.baseAddress! + body, count: length))
     }
 
     /// A str, as a view into the input.
     @inlinable @inline(__always)
     public mutating func readString() throws(MessagePackError) -> ByteView {
-        if let fast = readFixstrFast() { return fast }
+        if let fast = readShortStringFast() { return fast }
         return try readStringSlow()
     }
 
@@ -291,7 +303,7 @@ public struct MessagePackReader {
     /// A str, a bin, or nil (as empty): the Datadog Agent's tolerance where it expects a string.
     @inlinable @inline(__always)
     public mutating func readStringLike() throws(MessagePackError) -> ByteView {
-        if let fast = readFixstrFast() { return fast }
+        if let fast = readShortStringFast() { return fast }
         return try readStringLikeSlow()
     }
 
@@ -304,6 +316,59 @@ public struct MessagePackReader {
         case 0xc0: offset += 1; return .empty
         default: throw mismatch("str", b, at: offset)
         }
+    }
+
+    /// Skips one str, bin or nil value (what `readStringLike` accepts), with the same checks
+    /// and errors; fixstr and str8 inline.
+    @inlinable @inline(__always)
+    public mutating func skipStringLike() throws(MessagePackError) {
+        if let (body, length) = shortStringAt(offset) {
+            offset = body &+ length
+        } else {
+            _ = try readStringLikeSlow()
+        }
+    }
+
+    /// Skips `count` consecutive str, bin or nil values (what `readStringLike` accepts), with the
+    /// same checks and errors as `count` calls of `readStringLike`: how a trace decoder validates
+    /// a map of string tags.
+    ///
+    /// The first loop takes fixstr and str8 with one comparison against the end each: it only
+    /// runs while a byte follows the string (so the next header byte is always there) and when
+    /// the length limit is at least 255 (so no string it takes can exceed it). Anything else, and
+    /// a string that ends the buffer, goes through the checked loop.
+    @inlinable
+    public mutating func skipStringLikes(_ count: Int) throws(MessagePackError) {
+        var at = offset
+        var left = count
+        let end = bytes.count
+        if left > 0, at < end, limits.maxByteLength >= 255, let base = bytes.baseAddress {
+            repeat {
+                let b = base.load(fromByteOffset: at, as: UInt8.self)
+                let next: Int
+                if b &- 0xa0 < 0x20 {
+                    next = at &+ 1 &+ Int(b &- 0xa0)
+                } else if b == 0xd9, at &+ 1 < end {
+                    next = at &+ 2 &+ Int(base.load(fromByteOffset: at &+ 1, as: UInt8.self))
+                } else {
+                    break
+                }
+                guard next < end else { break }
+                at = next
+                left &-= 1
+            } while left > 0
+        }
+        while left > 0 {
+            if let (body, length) = shortStringAt(at) {
+                at = body &+ length
+            } else {
+                offset = at
+                _ = try readStringLikeSlow()
+                at = offset
+            }
+            left &-= 1
+        }
+        offset = at
     }
 
     /// An ext value: its type code and its data as a view.

@@ -52,7 +52,7 @@ public struct SpanView {
     public var traceIndex: Int = 0
     public var spanIndex: Int = 0
 
-    public init() {}
+    @inlinable public init() {}
 }
 
 /// Where a span's string values live: the payload itself (v0.4) or the v0.5 string table.
@@ -79,7 +79,7 @@ public struct SpanTags {
         self.encoding = encoding
     }
 
-    public static var empty: SpanTags { SpanTags(bytes: UnsafeRawBufferPointer(start: nil, count: 0), start: 0, count: 0, encoding: .inline) }
+    @inlinable public static var empty: SpanTags { SpanTags(bytes: UnsafeRawBufferPointer(start: nil, count: 0), start: 0, count: 0, encoding: .inline) }
 
     @inlinable public var isEmpty: Bool { count == 0 }
 
@@ -87,19 +87,21 @@ public struct SpanTags {
     @inlinable
     public func forEach(_ body: (ByteView, ByteView) throws -> Void) rethrows {
         guard count > 0 else { return }
-        var reader = MessagePackReader(bytes: bytes, offset: start)
+        var at = start
         switch encoding {
         case .inline:
             for _ in 0..<count {
-                let k = try! reader.readStringLike()
-                let v = try! reader.readStringLike()
+                let k: ByteView, v: ByteView
+                (k, at) = Validated.stringLike(bytes, at)
+                (v, at) = Validated.stringLike(bytes, at)
                 try body(k, v)
             }
         case .indexed(let table):
             for _ in 0..<count {
-                let k = table[reader.readSmallUnsignedFast() ?? Int(try! reader.readUInt64())]
-                let v = table[reader.readSmallUnsignedFast() ?? Int(try! reader.readUInt64())]
-                try body(k, v)
+                let k: Int, v: Int
+                (k, at) = Validated.index(bytes, at)
+                (v, at) = Validated.index(bytes, at)
+                try body(table[k], table[v])
             }
         }
     }
@@ -128,7 +130,7 @@ public struct SpanMetrics {
         self.encoding = encoding
     }
 
-    public static var empty: SpanMetrics { SpanMetrics(bytes: UnsafeRawBufferPointer(start: nil, count: 0), start: 0, count: 0, encoding: .inline) }
+    @inlinable public static var empty: SpanMetrics { SpanMetrics(bytes: UnsafeRawBufferPointer(start: nil, count: 0), start: 0, count: 0, encoding: .inline) }
 
     @inlinable public var isEmpty: Bool { count == 0 }
 
@@ -140,20 +142,19 @@ public struct SpanMetrics {
         @inlinable public init(value: Double, isInteger: Bool) { self.value = value; self.isInteger = isInteger }
     }
 
+    /// Calls `body` for every (key, value), in payload order.
     @inlinable
     public func forEach(_ body: (ByteView, Number) throws -> Void) rethrows {
         guard count > 0 else { return }
-        var reader = MessagePackReader(bytes: bytes, offset: start)
+        var at = start
         for _ in 0..<count {
-            let k: ByteView
+            let k: ByteView, v: Number
             switch encoding {
-            case .inline: k = try! reader.readStringLike()
-            case .indexed(let table): k = table[reader.readSmallUnsignedFast() ?? Int(try! reader.readUInt64())]
+            case .inline: (k, at) = Validated.stringLike(bytes, at)
+            case .indexed(let table): let i: Int; (i, at) = Validated.index(bytes, at); k = table[i]
             }
-            let b = try! reader.peekByte()
-            let isFloat = b == 0xca || b == 0xcb
-            let v = try! reader.readNumberAsDouble()
-            try body(k, Number(value: v, isInteger: !isFloat))
+            (v, at) = Validated.number(bytes, at)
+            try body(k, v)
         }
     }
 
@@ -178,7 +179,7 @@ public struct SpanMetaStruct {
         self.count = count
     }
 
-    public static var empty: SpanMetaStruct { SpanMetaStruct(bytes: UnsafeRawBufferPointer(start: nil, count: 0), start: 0, count: 0) }
+    @inlinable public static var empty: SpanMetaStruct { SpanMetaStruct(bytes: UnsafeRawBufferPointer(start: nil, count: 0), start: 0, count: 0) }
 
     @inlinable public var isEmpty: Bool { count == 0 }
 
@@ -186,11 +187,80 @@ public struct SpanMetaStruct {
     @inlinable
     public func forEach(_ body: (ByteView, ByteView) throws -> Void) rethrows {
         guard count > 0 else { return }
-        var reader = MessagePackReader(bytes: bytes, offset: start)
+        var at = start
         for _ in 0..<count {
-            let k = try! reader.readStringLike()
-            let v = try! reader.readStringLike()
+            let k: ByteView, v: ByteView
+            (k, at) = Validated.stringLike(bytes, at)
+            (v, at) = Validated.stringLike(bytes, at)
             try body(k, v)
         }
+    }
+}
+
+/// Reading values that the decoder has already validated (the walks of `SpanTags`, `SpanMetrics`
+/// and `SpanMetaStruct`): the usual encodings inline with no checks, the rest through a reader.
+/// The decoder checked every entry before handing the span out, with the same rules, so the
+/// bytes are there and of the right type.
+@usableFromInline
+enum Validated {
+    /// No limits: the decoder's limits were applied when the entries were validated.
+    @usableFromInline
+    static let unlimited = MessagePackLimits(maxDepth: .max, maxContainerCount: .max, maxByteLength: .max)
+
+    /// A str, bin or nil (empty), as `MessagePackReader.readStringLike` reads it, and the offset after it.
+    @inlinable @inline(__always)
+    static func stringLike(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> (ByteView, Int) {
+        let b = bytes.load(fromByteOffset: at, as: UInt8.self)
+        let length: Int, body: Int
+        if b &- 0xa0 < 0x20 {
+            length = Int(b &- 0xa0); body = at &+ 1
+        } else if b == 0xd9 {
+            length = Int(bytes.load(fromByteOffset: at &+ 1, as: UInt8.self)); body = at &+ 2
+        } else {
+            return stringLikeSlow(bytes, at)
+        }
+        return (ByteView(UnsafeRawBufferPointer(start: bytes.baseAddress! + body, count: length)), body &+ length)
+    }
+
+    @usableFromInline
+    static func stringLikeSlow(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> (ByteView, Int) {
+        var reader = MessagePackReader(bytes: bytes, offset: at, limits: unlimited)
+        let value = try! reader.readStringLike()
+        return (value, reader.offset)
+    }
+
+    /// A v0.5 string-table index, known to be inside the table, and the offset after it.
+    @inlinable @inline(__always)
+    static func index(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> (Int, Int) {
+        let b = bytes.load(fromByteOffset: at, as: UInt8.self)
+        if b < 0x80 { return (Int(b), at &+ 1) }
+        return indexSlow(bytes, at)
+    }
+
+    @usableFromInline
+    static func indexSlow(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> (Int, Int) {
+        var reader = MessagePackReader(bytes: bytes, offset: at, limits: unlimited)
+        let value = Int(try! reader.readUInt64())
+        return (value, reader.offset)
+    }
+
+    /// A metric value (any number) and the offset after it.
+    @inlinable @inline(__always)
+    static func number(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> (SpanMetrics.Number, Int) {
+        let b = bytes.load(fromByteOffset: at, as: UInt8.self)
+        if b == 0xcb {
+            let bits = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: at &+ 1, as: UInt64.self))
+            return (SpanMetrics.Number(value: Double(bitPattern: bits), isInteger: false), at &+ 9)
+        }
+        if b < 0x80 { return (SpanMetrics.Number(value: Double(b), isInteger: true), at &+ 1) }
+        return numberSlow(bytes, at)
+    }
+
+    @usableFromInline
+    static func numberSlow(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> (SpanMetrics.Number, Int) {
+        var reader = MessagePackReader(bytes: bytes, offset: at, limits: unlimited)
+        let b = try! reader.peekByte()
+        let value = try! reader.readNumberAsDouble()
+        return (SpanMetrics.Number(value: value, isInteger: b != 0xca && b != 0xcb), reader.offset)
     }
 }

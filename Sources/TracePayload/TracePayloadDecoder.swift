@@ -66,42 +66,135 @@ public struct TracePayloadDecoder {
     @inlinable
     static func readSpanV04(_ reader: inout MessagePackReader, into span: inout SpanView) throws(MessagePackError) {
         let entries = try reader.readMapHeader()
+        // The fast key path leaves out the per-string length limit check: keys are at most 11 bytes.
+        let fastKeys = reader.limits.maxByteLength >= 16
         for _ in 0..<entries {
-            let key = try reader.readStringLike()
-            switch key.count {
-            case 4:
-                if key.equals("name") { span.name = try reader.readStringLike(); span.fields.insert(.name); continue }
-                if key.equals("meta") { span.meta = try readTagsV04(&reader); span.fields.insert(.meta); continue }
-                if key.equals("type") { span.type = try reader.readStringLike(); span.fields.insert(.type); continue }
-            case 5:
-                if key.equals("start") { span.start = try readInt(&reader); span.fields.insert(.start); continue }
-                if key.equals("error") { span.error = Int32(truncatingIfNeeded: try readInt(&reader)); span.fields.insert(.error); continue }
-            case 7:
-                if key.equals("service") { span.service = try reader.readStringLike(); span.fields.insert(.service); continue }
-                if key.equals("span_id") { span.spanID = try readID(&reader); span.fields.insert(.spanID); continue }
-                if key.equals("metrics") { span.metrics = try readMetricsV04(&reader); span.fields.insert(.metrics); continue }
-            case 8:
-                if key.equals("resource") { span.resource = try reader.readStringLike(); span.fields.insert(.resource); continue }
-                if key.equals("trace_id") { span.traceID = try readID(&reader); span.fields.insert(.traceID); continue }
-                if key.equals("duration") { span.duration = try readInt(&reader); span.fields.insert(.duration); continue }
-            case 9:
-                if key.equals("parent_id") { span.parentID = try readID(&reader); span.fields.insert(.parentID); continue }
-            case 10:
-                if key.equals("span_links") { span.spanLinks = try readArrayRaw(&reader); span.fields.insert(.spanLinks); continue }
-            case 11:
-                if key.equals("meta_struct") { span.metaStruct = try readMetaStruct(&reader); span.fields.insert(.metaStruct); continue }
-                if key.equals("span_events") { span.spanEvents = try readArrayRaw(&reader); span.fields.insert(.spanEvents); continue }
-            default:
-                break
+            // Known keys written as fixstr: recognised from two 8-byte loads, inline (as a function,
+            // the compiler would not inline it).
+            var key = SpanKeyV04.unknown
+            let at = reader.offset
+            if fastKeys && at &+ 16 <= reader.bytes.count {
+                let w0 = UInt64(littleEndian: reader.bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+                let w1 = UInt64(littleEndian: reader.bytes.loadUnaligned(fromByteOffset: at &+ 8, as: UInt64.self))
+                // The header byte is part of w0, so one compare checks type, length and bytes at
+                // once. The constants are the loads of the header byte and the key, zero-padded.
+                let header = UInt8(truncatingIfNeeded: w0)
+                switch header {
+                case 0xa4:
+                    switch w0 & 0xff_ffff_ffff {
+                    case 0x0000_0065_6d61_6ea4: key = .name
+                    case 0x0000_0061_7465_6da4: key = .meta
+                    case 0x0000_0065_7079_74a4: key = .type
+                    default: break
+                    }
+                case 0xa5:
+                    switch w0 & 0xffff_ffff_ffff {
+                    case 0x0000_7472_6174_73a5: key = .start
+                    case 0x0000_726f_7272_65a5: key = .error
+                    default: break
+                    }
+                case 0xa7:
+                    switch w0 {
+                    case 0x6563_6976_7265_73a7: key = .service
+                    case 0x6469_5f6e_6170_73a7: key = .spanID
+                    case 0x7363_6972_7465_6da7: key = .metrics
+                    default: break
+                    }
+                case 0xa8:
+                    switch (w0, w1 & 0xff) {
+                    case (0x6372_756f_7365_72a8, 0x65): key = .resource
+                    case (0x695f_6563_6172_74a8, 0x64): key = .traceID
+                    case (0x6f69_7461_7275_64a8, 0x6e): key = .duration
+                    default: break
+                    }
+                case 0xa9:
+                    if w0 == 0x5f74_6e65_7261_70a9 && w1 & 0xffff == 0x6469 { key = .parentID }
+                case 0xaa:
+                    if w0 == 0x696c_5f6e_6170_73aa && w1 & 0xff_ffff == 0x73_6b6e { key = .spanLinks }
+                case 0xab:
+                    switch (w0, w1 & 0xffff_ffff) {
+                    case (0x7473_5f61_7465_6dab, 0x7463_7572): key = .metaStruct
+                    case (0x7665_5f6e_6170_73ab, 0x7374_6e65): key = .spanEvents
+                    default: break
+                    }
+                default:
+                    break
+                }
+                if key != .unknown { reader.offset = at &+ 1 &+ Int(w0 & 0x1f) }
             }
-            try reader.skipValue(depth: 3)
+            if key == .unknown { key = try readKeySlow(&reader) }
+            switch key {
+            case .service: span.service = try reader.readStringLike(); span.fields.insert(.service)
+            case .name: span.name = try reader.readStringLike(); span.fields.insert(.name)
+            case .resource: span.resource = try reader.readStringLike(); span.fields.insert(.resource)
+            case .traceID: span.traceID = try readID(&reader); span.fields.insert(.traceID)
+            case .spanID: span.spanID = try readID(&reader); span.fields.insert(.spanID)
+            case .parentID: span.parentID = try readID(&reader); span.fields.insert(.parentID)
+            case .start: span.start = try readInt(&reader); span.fields.insert(.start)
+            case .duration: span.duration = try readInt(&reader); span.fields.insert(.duration)
+            case .error: span.error = Int32(truncatingIfNeeded: try readInt(&reader)); span.fields.insert(.error)
+            case .meta: span.meta = try readTagsV04(&reader); span.fields.insert(.meta)
+            case .metrics: span.metrics = try readMetricsV04(&reader); span.fields.insert(.metrics)
+            case .metaStruct: span.metaStruct = try readMetaStruct(&reader); span.fields.insert(.metaStruct)
+            case .type: span.type = try reader.readStringLike(); span.fields.insert(.type)
+            case .spanLinks: span.spanLinks = try readArrayRaw(&reader); span.fields.insert(.spanLinks)
+            case .spanEvents: span.spanEvents = try readArrayRaw(&reader); span.fields.insert(.spanEvents)
+            case .unknown: try reader.skipValue(depth: 3)
+            }
         }
     }
 
+    /// Any key (str, bin or nil as in `readStringLike`), matched by its bytes.
+    @usableFromInline
+    static func readKeySlow(_ reader: inout MessagePackReader) throws(MessagePackError) -> SpanKeyV04 {
+        let key = try reader.readStringLike()
+        switch key.count {
+        case 4:
+            if key.equals("name") { return .name }
+            if key.equals("meta") { return .meta }
+            if key.equals("type") { return .type }
+        case 5:
+            if key.equals("start") { return .start }
+            if key.equals("error") { return .error }
+        case 7:
+            if key.equals("service") { return .service }
+            if key.equals("span_id") { return .spanID }
+            if key.equals("metrics") { return .metrics }
+        case 8:
+            if key.equals("resource") { return .resource }
+            if key.equals("trace_id") { return .traceID }
+            if key.equals("duration") { return .duration }
+        case 9:
+            if key.equals("parent_id") { return .parentID }
+        case 10:
+            if key.equals("span_links") { return .spanLinks }
+        case 11:
+            if key.equals("meta_struct") { return .metaStruct }
+            if key.equals("span_events") { return .spanEvents }
+        default:
+            break
+        }
+        return .unknown
+    }
+
     /// An id: any integer width (negative values as their two's complement, as Go's decoder
-    /// does), a float, or nil for 0.
+    /// does), a float, or nil for 0. uint64 and positive fixint are read inline.
     @inlinable @inline(__always)
     static func readID(_ reader: inout MessagePackReader) throws(MessagePackError) -> UInt64 {
+        let at = reader.offset
+        if at &+ 9 <= reader.bytes.count {
+            let b = reader.bytes.load(fromByteOffset: at, as: UInt8.self)
+            if b == 0xcf {
+                reader.offset = at &+ 9
+                return UInt64(bigEndian: reader.bytes.loadUnaligned(fromByteOffset: at &+ 1, as: UInt64.self))
+            }
+            if b < 0x80 { reader.offset = at &+ 1; return UInt64(b) }
+        }
+        return try readIDSlow(&reader)
+    }
+
+    @usableFromInline
+    static func readIDSlow(_ reader: inout MessagePackReader) throws(MessagePackError) -> UInt64 {
         let b = try reader.peekByte()
         switch b {
         case 0xc0: reader.offset += 1; return 0
@@ -116,8 +209,40 @@ public struct TracePayloadDecoder {
     }
 
     /// A signed integer field (start, duration, error): any int width, a float, or nil for 0.
+    /// Positive fixint, uint8 to uint64, int32 and int64 are read inline.
     @inlinable @inline(__always)
     static func readInt(_ reader: inout MessagePackReader) throws(MessagePackError) -> Int64 {
+        let at = reader.offset
+        if at &+ 9 <= reader.bytes.count {
+            let b = reader.bytes.load(fromByteOffset: at, as: UInt8.self)
+            switch b {
+            case 0x00...0x7f:
+                reader.offset = at &+ 1
+                return Int64(b)
+            case 0xcc:
+                reader.offset = at &+ 2
+                return Int64(reader.bytes.load(fromByteOffset: at &+ 1, as: UInt8.self))
+            case 0xcd:
+                reader.offset = at &+ 3
+                return Int64(UInt16(bigEndian: reader.bytes.loadUnaligned(fromByteOffset: at &+ 1, as: UInt16.self)))
+            case 0xce:
+                reader.offset = at &+ 5
+                return Int64(UInt32(bigEndian: reader.bytes.loadUnaligned(fromByteOffset: at &+ 1, as: UInt32.self)))
+            case 0xcf, 0xd3:  // uint64, int64 (dd-trace-py writes start as int64)
+                reader.offset = at &+ 9
+                return Int64(bitPattern: UInt64(bigEndian: reader.bytes.loadUnaligned(fromByteOffset: at &+ 1, as: UInt64.self)))
+            case 0xd2:
+                reader.offset = at &+ 5
+                return Int64(Int32(bitPattern: UInt32(bigEndian: reader.bytes.loadUnaligned(fromByteOffset: at &+ 1, as: UInt32.self))))
+            default:
+                break
+            }
+        }
+        return try readIntSlow(&reader)
+    }
+
+    @usableFromInline
+    static func readIntSlow(_ reader: inout MessagePackReader) throws(MessagePackError) -> Int64 {
         let b = try reader.peekByte()
         switch b {
         case 0xc0: reader.offset += 1; return 0
@@ -131,14 +256,29 @@ public struct TracePayloadDecoder {
         }
     }
 
+    /// A metric value: any number (`readNumberAsDouble`). float64 and positive fixint inline.
+    @inlinable @inline(__always)
+    static func skipMetricValue(_ reader: inout MessagePackReader) throws(MessagePackError) {
+        let at = reader.offset
+        if at &+ 9 <= reader.bytes.count {
+            let b = reader.bytes.load(fromByteOffset: at, as: UInt8.self)
+            if b == 0xcb { reader.offset = at &+ 9; return }
+            if b < 0x80 { reader.offset = at &+ 1; return }
+        }
+        try skipMetricValueSlow(&reader)
+    }
+
+    @usableFromInline
+    static func skipMetricValueSlow(_ reader: inout MessagePackReader) throws(MessagePackError) {
+        _ = try reader.readNumberAsDouble()
+    }
+
     @inlinable
     static func readTagsV04(_ reader: inout MessagePackReader) throws(MessagePackError) -> SpanTags {
         let count = try reader.readMapHeaderOrNil()
         let start = reader.offset
-        for _ in 0..<count {
-            _ = try reader.readStringLike()
-            _ = try reader.readStringLike()
-        }
+        // readMapHeader proved count <= bytes left / 2, so count * 2 cannot overflow.
+        try reader.skipStringLikes(count &* 2)
         return SpanTags(bytes: reader.bytes, start: start, count: count, encoding: .inline)
     }
 
@@ -147,8 +287,8 @@ public struct TracePayloadDecoder {
         let count = try reader.readMapHeaderOrNil()
         let start = reader.offset
         for _ in 0..<count {
-            _ = try reader.readStringLike()
-            _ = try reader.readNumberAsDouble()
+            try reader.skipStringLike()
+            try skipMetricValue(&reader)
         }
         return SpanMetrics(bytes: reader.bytes, start: start, count: count, encoding: .inline)
     }
@@ -157,10 +297,7 @@ public struct TracePayloadDecoder {
     static func readMetaStruct(_ reader: inout MessagePackReader) throws(MessagePackError) -> SpanMetaStruct {
         let count = try reader.readMapHeaderOrNil()
         let start = reader.offset
-        for _ in 0..<count {
-            _ = try reader.readStringLike()
-            _ = try reader.readStringLike()
-        }
+        try reader.skipStringLikes(count &* 2)
         return SpanMetaStruct(bytes: reader.bytes, start: start, count: count)
     }
 
@@ -260,11 +397,18 @@ public struct TracePayloadDecoder {
         let metricsStart = reader.offset
         for _ in 0..<metricsCount {
             _ = try readIndex(&reader, table)
-            _ = try reader.readNumberAsDouble()
+            try skipMetricValue(&reader)
         }
         span.metrics = SpanMetrics(bytes: reader.bytes, start: metricsStart, count: metricsCount, encoding: .indexed(table))
         span.type = try readIndex(&reader, table)
     }
+}
+
+/// The v0.4 span keys the decoder knows; everything else is `unknown` and skipped.
+@usableFromInline
+enum SpanKeyV04: UInt8 {
+    case service, name, resource, traceID, spanID, parentID, start, duration, error
+    case meta, metrics, metaStruct, type, spanLinks, spanEvents, unknown
 }
 
 extension TracePayloadDecoder {

@@ -35,9 +35,9 @@ func uint(_ v: UInt64) -> (inout PayloadBuilder) -> Void { { $0.w.write(v) } }
 func marked(_ name: String, _ raw: [UInt8]) -> (inout PayloadBuilder) -> Void { { $0.mark(name); $0.w.writeRaw(raw) } }
 
 /// Decodes and returns the spans' copies (or the error).
-func decodeSpans(_ bytes: [UInt8], _ format: TraceFormat) -> Result<[DecodedSpan], MessagePackError> {
+func decodeSpans(_ bytes: [UInt8], _ format: TraceFormat, limits: MessagePackLimits = .default) -> Result<[DecodedSpan], MessagePackError> {
     var spans: [DecodedSpan] = []
-    var decoder = TracePayloadDecoder()
+    var decoder = TracePayloadDecoder(limits: limits)
     do {
         _ = try decoder.visit(bytes, format: format) { spans.append(DecodedSpan($0)) }
         return .success(spans)
