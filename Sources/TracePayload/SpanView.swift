@@ -142,7 +142,8 @@ public struct SpanMetrics {
         @inlinable public init(value: Double, isInteger: Bool) { self.value = value; self.isInteger = isInteger }
     }
 
-    /// Calls `body` for every (key, value), in payload order.
+    /// Calls `body` for every (key, value), in payload order. A nil value is 0 (as the Agent reads
+    /// it), not an integer.
     @inlinable
     public func forEach(_ body: (ByteView, Number) throws -> Void) rethrows {
         guard count > 0 else { return }
@@ -244,7 +245,7 @@ enum Validated {
         return (value, reader.offset)
     }
 
-    /// A metric value (any number) and the offset after it.
+    /// A metric value (any number, or nil as 0) and the offset after it.
     @inlinable @inline(__always)
     static func number(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> (SpanMetrics.Number, Int) {
         let b = bytes.load(fromByteOffset: at, as: UInt8.self)
@@ -260,6 +261,7 @@ enum Validated {
     static func numberSlow(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> (SpanMetrics.Number, Int) {
         var reader = MessagePackReader(bytes: bytes, offset: at, limits: unlimited)
         let b = try! reader.peekByte()
+        if b == 0xc0 { return (SpanMetrics.Number(value: 0, isInteger: false), at &+ 1) }
         let value = try! reader.readNumberAsDouble()
         return (SpanMetrics.Number(value: value, isInteger: b != 0xca && b != 0xcb), reader.offset)
     }

@@ -256,7 +256,8 @@ public struct TracePayloadDecoder {
         }
     }
 
-    /// A metric value: any number (`readNumberAsDouble`). float64 and positive fixint inline.
+    /// A metric value: any number (`readNumberAsDouble`), or nil, which the Agent reads as 0
+    /// (`parseFloat64Bytes` in pkg/trace/pb/decoder_bytes.go). float64 and positive fixint inline.
     @inlinable @inline(__always)
     static func skipMetricValue(_ reader: inout MessagePackReader) throws(MessagePackError) {
         let at = reader.offset
@@ -270,6 +271,7 @@ public struct TracePayloadDecoder {
 
     @usableFromInline
     static func skipMetricValueSlow(_ reader: inout MessagePackReader) throws(MessagePackError) {
+        if try reader.readNil() { return }
         _ = try reader.readNumberAsDouble()
     }
 
