@@ -419,9 +419,29 @@ public struct MessagePackReader {
         }
     }
 
+    /// A fixarray (`fixBase` 0x90) or fixmap (0x80) header whose elements can fit in the bytes
+    /// left and within the limit, read with one bounds check; nil with the cursor unchanged.
+    @inlinable @inline(__always)
+    mutating func readFixContainerFast(_ fixBase: UInt8, perElement: Int) -> Int? {
+        let start = offset
+        guard start < bytes.count else { return nil }
+        let b = byte(at: start)
+        guard b & 0xf0 == fixBase else { return nil }
+        let count = Int(b & 0x0f)
+        guard count <= limits.maxContainerCount, count &* perElement <= bytes.count &- start &- 1 else { return nil }
+        offset = start &+ 1
+        return count
+    }
+
     /// The element count of an array; the elements follow.
     @inlinable @inline(__always)
     public mutating func readArrayHeader() throws(MessagePackError) -> Int {
+        if let count = readFixContainerFast(0x90, perElement: 1) { return count }
+        return try readArrayHeaderSlow()
+    }
+
+    @inlinable
+    mutating func readArrayHeaderSlow() throws(MessagePackError) -> Int {
         let start = offset
         let b = try peekByte()
         let count: Int, header: Int
@@ -456,6 +476,7 @@ public struct MessagePackReader {
     /// A map header, or nil (as an empty map): the Agent's tolerance for empty meta/metrics.
     @inlinable @inline(__always)
     public mutating func readMapHeaderOrNil() throws(MessagePackError) -> Int {
+        if let count = readFixContainerFast(0x80, perElement: 2) { return count }
         if try peekByte() == 0xc0 { offset += 1; return 0 }
         return try readMapHeader()
     }

@@ -8,7 +8,7 @@ public struct SpanView {
     /// Which span fields the payload carried (v0.4 maps may omit any; v0.5 arrays carry all 12).
     public struct Fields: OptionSet, Sendable {
         public let rawValue: UInt16
-        public init(rawValue: UInt16) { self.rawValue = rawValue }
+        @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
         public static let service = Fields(rawValue: 1 << 0)
         public static let name = Fields(rawValue: 1 << 1)
         public static let resource = Fields(rawValue: 1 << 2)
