@@ -66,14 +66,15 @@ public struct TracePayloadDecoder {
     @inlinable
     static func readSpanV04(_ reader: inout MessagePackReader, into span: inout SpanView) throws(MessagePackError) {
         let entries = try reader.readMapHeader()
-        // The fast key path leaves out the per-string length limit check: keys are at most 11 bytes.
-        let fastKeys = reader.limits.maxByteLength >= 16
+        // The fast key path loads 16 bytes and leaves out the per-string length limit check (keys
+        // are at most 11 bytes): it runs for keys that start at or before `fastKeyEnd`.
+        let fastKeyEnd = reader.limits.maxByteLength >= 16 ? reader.bytes.count &- 16 : -1
         for _ in 0..<entries {
             // Known keys written as fixstr: recognised from two 8-byte loads, inline (as a function,
             // the compiler would not inline it).
             var key = SpanKeyV04.unknown
             let at = reader.offset
-            if fastKeys && at &+ 16 <= reader.bytes.count {
+            if at <= fastKeyEnd {
                 let w0 = UInt64(littleEndian: reader.bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self))
                 let w1 = UInt64(littleEndian: reader.bytes.loadUnaligned(fromByteOffset: at &+ 8, as: UInt64.self))
                 // The header byte is part of w0, so one compare checks type, length and bytes at
@@ -120,9 +121,10 @@ public struct TracePayloadDecoder {
                 default:
                     break
                 }
-                if key != .unknown { reader.offset = at &+ 1 &+ Int(w0 & 0x1f) }
+                if key != .unknown { reader.offset = at &+ 1 &+ Int(w0 & 0x1f) } else { key = try readKeySlow(&reader) }
+            } else {
+                key = try readKeySlow(&reader)
             }
-            if key == .unknown { key = try readKeySlow(&reader) }
             switch key {
             case .service: span.service = try reader.readStringLike(); span.fields.insert(.service)
             case .name: span.name = try reader.readStringLike(); span.fields.insert(.name)
