@@ -1,6 +1,9 @@
 import CompatReport
 import Foundation
 import TraceAnalysis
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The one seam between forwarding and analysis: a bounded queue drained by dedicated threads,
 /// each with its own `Analyzer` (an Analyzer is not thread-safe; the `ReportStore` is).
@@ -41,11 +44,26 @@ public final class AnalysisQueue: @unchecked Sendable {
         self.maxBytes = max(1, maxBytes)
         self.items = Array(repeating: nil, count: self.capacity)
         for index in 0..<max(1, threadCount) {
-            let thread = Thread { [self] in self.work(with: Analyzer(store: store)) }
+            let thread = Thread { [self] in
+                Self.runBelowForwarding()
+                self.work(with: Analyzer(store: store))
+            }
             thread.name = "trace-compat-analysis-\(index)"
             threads.append(thread)
         }
         for thread in self.threads { thread.start() }
+    }
+
+    /// Analysis threads yield to the event loops: nice 10 (Linux nice values are per thread), so
+    /// when CPU is short forwarding goes first and the queue overflows into `not_analysed`
+    /// instead of delaying answers.
+    static let niceness: Int32 = 10
+
+    private static func runBelowForwarding() {
+        #if os(Linux)
+        // who = 0: the calling thread (Linux keeps the nice value per thread).
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
+        #endif
     }
 
     /// Payloads waiting (not counting ones being analysed).
