@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Proxy overhead harness (issue 6): `make bench-proxy`, or Benchmarks/harness/run.sh from the repo root.
+# Builds trace-compat (release), installs Debian nginx if missing, then runs proxy_bench.py: replay → stub
+# directly, through trace-compat (analysis on / --no-analysis), nginx proxy_pass and ddapm-test-agent, with
+# small, medium and large payloads. Loopback only, free ports; everything started is stopped at the end.
+# Output: Markdown on stdout and in Benchmarks/.build/proxy-results.md (+ .json with every raw number).
+# Knobs (environment): DURATION=10 CONNECTIONS=4 RATE_CONNECTIONS=8 MIXES=small,medium,large
+#                      PATHS=tc,direct,tc-noan,tc-q32,nginx,testagent FIXTURES=../shared/fixtures
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+FIXTURES=${FIXTURES:-$ROOT/../shared/fixtures}
+OUT=$ROOT/Benchmarks/.build/proxy-results.md
+SCRATCH=${SCRATCH_PATH:-.build}
+mkdir -p Benchmarks/.build
+
+echo "== building trace-compat (release, --scratch-path $SCRATCH)" >&2
+${SWIFT:-swift} build -c release --scratch-path "$SCRATCH" --product trace-compat >&2
+BIN=$ROOT/$SCRATCH/release/trace-compat
+
+NGINX=$(command -v nginx || true)
+[ -z "$NGINX" ] && [ -x /usr/sbin/nginx ] && NGINX=/usr/sbin/nginx
+if [ -z "$NGINX" ]; then
+    echo "== installing Debian nginx-light" >&2
+    SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get install -y --no-install-recommends nginx-light >&2 || { $SUDO apt-get update >&2 && $SUDO apt-get install -y --no-install-recommends nginx-light >&2; }
+    NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+fi
+
+TEST_AGENT=
+if [ -x "$ROOT/.venv/bin/ddapm-test-agent" ]; then
+    TEST_AGENT=$ROOT/.venv/bin/ddapm-test-agent
+else
+    echo "== no .venv/bin/ddapm-test-agent (scripts/e2e/setup-venv.sh creates it): the test agent is skipped" >&2
+fi
+
+WORK=$(mktemp -d -t trace-compat-harness-XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+python3 Benchmarks/harness/gen_large_payload.py "$WORK/large" >&2
+
+CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+META=$(python3 -c 'import json,sys; print(json.dumps({"machine": sys.argv[1], "date": sys.argv[2], "commit": sys.argv[3]}))' \
+    "nproc $(nproc), $CPU, $(free -g | awk '/Mem:/{print $2}') GB RAM, $(uname -sr)" \
+    "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources || echo '+local changes')")
+
+# proxy_bench.py stops every process it started (atexit, SIGINT/SIGTERM) and removes its temp folder.
+python3 Benchmarks/harness/proxy_bench.py --binary "$BIN" --nginx "$NGINX" --test-agent "$TEST_AGENT" \
+    --fixtures "$FIXTURES" --large "$WORK/large" --out "$OUT" --meta "$META" \
+    --duration "${DURATION:-10}" --connections "${CONNECTIONS:-4}" --rate-connections "${RATE_CONNECTIONS:-8}" \
+    --mixes "${MIXES:-small,medium,large}" --paths "${PATHS:-tc,direct,tc-noan,tc-q32,nginx,testagent}"
