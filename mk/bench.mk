@@ -29,9 +29,9 @@ bench-decoder-profile: deps ## callgrind profile of one payload's decoding (PAYL
 .PHONY: bench-decoder bench-decoder-instructions bench-decoder-profile
 
 # Proxy overhead harness (issue 6): replay → stub directly, through trace-compat (analysis on and
-# --no-analysis), nginx proxy_pass and ddapm-test-agent; small/medium/large payloads (~6 min).
+# --no-analysis), nginx proxy_pass and ddapm-test-agent; small/medium/large payloads (~7 min).
 # Table in Benchmarks/.build/proxy-results.md; knobs: DURATION, CONNECTIONS, MIXES, PATHS, SCRATCH_PATH.
-bench-proxy: ## proxy overhead vs direct, nginx and the test agent (release build, loopback, ~6 min)
+bench-proxy: ## proxy overhead vs direct, nginx and the test agent (release build, loopback, ~7 min)
 	Benchmarks/harness/run.sh
 
 .PHONY: bench-proxy
