@@ -41,7 +41,7 @@ struct ProxyCommand: AsyncParsableCommand {
     var maxBodyBytes: Int?
     @Option(help: "Payloads waiting for analysis at most; beyond, forwarded and counted not_analysed (default 1024). Env TRACE_COMPAT_QUEUE_CAPACITY.")
     var queueCapacity: Int?
-    @Option(help: "Body bytes waiting for analysis at most (default 268435456 = 256 MiB). Env TRACE_COMPAT_QUEUE_MAX_BYTES.")
+    @Option(help: "Body bytes held for analysis at most (default 33554432 = 32 MiB). Env TRACE_COMPAT_QUEUE_MAX_BYTES.")
     var queueMaxBytes: Int?
     @Option(help: "Analysis threads (default: cores - 1, at least 1). Env TRACE_COMPAT_ANALYSIS_THREADS.")
     var analysisThreads: Int?

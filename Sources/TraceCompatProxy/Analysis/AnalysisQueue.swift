@@ -26,8 +26,11 @@ public final class AnalysisQueue: @unchecked Sendable {
 
     public let capacity: Int
     /// Body bytes waiting at most (payloads can be up to 25 MiB each, so a count alone does
-    /// not bound memory).
+    /// not bound memory). Bodies still being received for the tee count too (`reserve`), so
+    /// this bounds what analysis holds in memory, not only the queue.
     public let maxBytes: Int
+    /// The default `queue_max_bytes`: 32 MiB.
+    public static let defaultMaxBytes = 32 * 1024 * 1024
     private let condition = NSCondition()
     private var items: [Work?] = []
     private var head = 0
@@ -39,7 +42,7 @@ public final class AnalysisQueue: @unchecked Sendable {
     private var threads: [Thread] = []
     private var finished = 0
 
-    public init(capacity: Int, maxBytes: Int = 256 * 1024 * 1024, threads threadCount: Int, store: ReportStore) {
+    public init(capacity: Int, maxBytes: Int = AnalysisQueue.defaultMaxBytes, threads threadCount: Int, store: ReportStore) {
         self.capacity = max(1, capacity)
         self.maxBytes = max(1, maxBytes)
         self.items = Array(repeating: nil, count: self.capacity)
@@ -73,6 +76,14 @@ public final class AnalysisQueue: @unchecked Sendable {
         return count
     }
 
+    /// Body bytes held for analysis: queued, being received for the tee (`reserve`), not
+    /// counting payloads being analysed.
+    public var heldBytes: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return bytes
+    }
+
     /// Queues `work` for analysis; false when the queue is full or draining.
     public func offer(_ work: Work) -> Bool {
         condition.lock()
@@ -83,6 +94,43 @@ public final class AnalysisQueue: @unchecked Sendable {
         items[(head + count) % capacity] = work
         count += 1
         bytes += size
+        condition.signal()
+        return true
+    }
+
+    /// Counts `size` bytes of a body being received for the tee against `maxBytes` before they
+    /// are kept; false when they do not fit (the body is then not kept, and counted
+    /// `not_analysed` by the caller). Give the bytes back with `release`, or hand them over with
+    /// `offer(_:reserved:)`.
+    public func reserve(_ size: Int) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        // One payload alone may always be kept (else a payload above maxBytes could never be analysed).
+        guard accepting, bytes == 0 || bytes + size <= maxBytes else { return false }
+        bytes += size
+        return true
+    }
+
+    /// Gives back bytes taken with `reserve` (a tee body dropped before it was queued).
+    public func release(_ size: Int) {
+        guard size > 0 else { return }
+        condition.lock()
+        bytes -= size
+        condition.unlock()
+    }
+
+    /// Queues `work` whose body bytes were counted with `reserve` already (`reserved` of them);
+    /// false when the queue is full or draining, and the reserved bytes are given back.
+    public func offer(_ work: Work, reserved: Int) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard accepting, count < capacity else {
+            bytes -= reserved
+            return false
+        }
+        items[(head + count) % capacity] = work
+        count += 1
+        bytes += work.size - reserved
         condition.signal()
         return true
     }

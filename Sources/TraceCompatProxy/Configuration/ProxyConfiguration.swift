@@ -54,7 +54,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         upstreamTimeout: Double = 10,
         maxBodyBytes: Int = Self.agentMaxPayloadSize,
         queueCapacity: Int = 1024,
-        queueMaxBytes: Int = 256 * 1024 * 1024,
+        queueMaxBytes: Int = AnalysisQueue.defaultMaxBytes,
         analysisThreads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount - 1),
         fresh: Bool = false,
         redact: Bool = false,

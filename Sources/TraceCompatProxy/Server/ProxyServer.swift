@@ -32,6 +32,8 @@ public final class ProxyServer: Sendable {
 
     /// Payloads waiting for analysis.
     public var analysisQueueDepth: Int { shared.queue.depth }
+    /// Body bytes held for analysis against `queue_max_bytes` (queued or still being received).
+    public var analysisHeldBytes: Int { shared.queue.heldBytes }
 
     /// Waits until every payload handed to analysis so far has been analysed (tests).
     public func waitForAnalysis() { shared.queue.waitUntilIdle() }

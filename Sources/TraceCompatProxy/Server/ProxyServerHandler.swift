@@ -25,6 +25,13 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         var responseBytes = 0
         /// Request body kept for analysis (only for analysed endpoints).
         var teeBody: [UInt8]?
+        /// Bytes of `teeBody` counted against `queue_max_bytes` (`AnalysisQueue.reserve`);
+        /// given back if the exchange ends without handing the body to the queue.
+        var teeReserved = 0
+        /// The body was not kept because it did not fit in `queue_max_bytes`: counted
+        /// `not_analysed` when the request ends.
+        var teeRefused = false
+        var teeQueue: AnalysisQueue?
         /// Answer body kept for analysis (`GET /info`).
         var teeAnswer: [UInt8]?
         var closeAfterResponse: Bool
@@ -37,6 +44,33 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.endpoint = endpoint
             self.machine = machine
             self.closeAfterResponse = !head.isKeepAlive
+        }
+
+        deinit { teeQueue?.release(teeReserved) }
+
+        /// Keeps `body` for analysis if its bytes fit in `queue_max_bytes`; else drops what was
+        /// kept (forwarding is not affected either way).
+        func keep(_ body: ByteBuffer) {
+            guard teeBody != nil, let queue = teeQueue else { return }
+            let needed = teeBody!.count + body.readableBytes
+            if needed > teeReserved {
+                guard queue.reserve(needed - teeReserved) else { return refuseTee() }
+                teeReserved = needed
+            }
+            teeBody!.append(contentsOf: body.readableBytesView)
+        }
+
+        /// Stops keeping the body (over `max_body_bytes`: not analysed, not counted).
+        func dropTee() {
+            teeBody = nil
+            teeQueue?.release(teeReserved)
+            teeReserved = 0
+        }
+
+        /// Stops keeping the body because it does not fit: counted `not_analysed` at the end.
+        func refuseTee() {
+            dropTee()
+            teeRefused = true
         }
     }
 
@@ -76,9 +110,9 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             let action = exchange.machine.requestBody(body)
             if exchange.teeBody != nil {
                 if exchange.machine.bodyBytes <= exchange.machine.maxBodyBytes {
-                    exchange.teeBody!.append(contentsOf: body.readableBytesView)
+                    exchange.keep(body)
                 } else {
-                    exchange.teeBody = nil
+                    exchange.dropTee()
                 }
             }
             perform(action, exchange, body: body)
@@ -132,11 +166,21 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         let exchange = Exchange(id: nextID, head: head, endpoint: endpoint,
                                 machine: ExchangeStateMachine(mode: mode, maxBodyBytes: shared.configuration.maxBodyBytes))
         if shared.configuration.analysis, isAgentTraffic(head), endpoint.tee.keepsRequestBody {
+            exchange.teeQueue = shared.queue
             var body: [UInt8] = []
-            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length <= exchange.machine.maxBodyBytes {
-                body.reserveCapacity(length)
+            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > 0, length <= exchange.machine.maxBodyBytes {
+                // The whole declared body is counted against queue_max_bytes up front (it is
+                // the capacity allocated): one copy from NIO's buffers, no regrowth.
+                if shared.queue.reserve(length) {
+                    exchange.teeReserved = length
+                    body.reserveCapacity(length)
+                    exchange.teeBody = body
+                } else {
+                    exchange.teeRefused = true
+                }
+            } else {
+                exchange.teeBody = body
             }
-            exchange.teeBody = body
         }
         self.exchange = exchange
         let declared = head.headers.first(name: "content-length").flatMap(Int.init)
@@ -316,6 +360,10 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The request is over: tee it, unless the limit was hit.
     private func teeRequest(_ exchange: Exchange) {
         guard shared.configuration.analysis, isAgentTraffic(exchange.head), exchange.machine.bodyBytes <= exchange.machine.maxBodyBytes else { return }
+        if exchange.teeRefused {
+            shared.countNotAnalysed(path: exchange.head.uri, endpoint: exchange.endpoint)
+            return
+        }
         let captured = CapturedRequest(
             method: exchange.head.method.rawValue,
             path: exchange.head.uri,
@@ -323,7 +371,9 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             body: exchange.teeBody ?? []
         )
         exchange.teeBody = nil
-        shared.tee(.request(captured), path: exchange.head.uri, endpoint: exchange.endpoint)
+        let reserved = exchange.teeReserved
+        exchange.teeReserved = 0
+        shared.tee(.request(captured), reserved: reserved, path: exchange.head.uri, endpoint: exchange.endpoint)
     }
 
     private func finish(_ exchange: Exchange, keepExchange: Bool = false) {

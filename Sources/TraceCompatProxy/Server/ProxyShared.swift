@@ -36,10 +36,19 @@ final class ProxyShared: Sendable {
     /// With `analysis: false` nothing is handed over (and nothing is counted).
     func tee(_ work: AnalysisQueue.Work, path: String, endpoint: Endpoint) {
         guard configuration.analysis else { return }
-        if !queue.offer(work) {
-            store.countNotAnalysed(endpoint: path)
-            metrics.recordNotAnalysed(endpoint: endpoint.label)
-        }
+        if !queue.offer(work) { countNotAnalysed(path: path, endpoint: endpoint) }
+    }
+
+    /// Like `tee(_:path:endpoint:)` for a request body whose bytes were reserved while it was
+    /// received (`AnalysisQueue.reserve`).
+    func tee(_ work: AnalysisQueue.Work, reserved: Int, path: String, endpoint: Endpoint) {
+        if !queue.offer(work, reserved: reserved) { countNotAnalysed(path: path, endpoint: endpoint) }
+    }
+
+    /// A payload forwarded without analysis (queue full, or its body did not fit in `queue_max_bytes`).
+    func countNotAnalysed(path: String, endpoint: Endpoint) {
+        store.countNotAnalysed(endpoint: path)
+        metrics.recordNotAnalysed(endpoint: endpoint.label)
     }
 }
 
