@@ -24,8 +24,28 @@ public struct CapturedRequest: Sendable {
         self.source = source
     }
 
-    /// First value of a header, case-insensitively.
+    /// First value of a header, case-insensitively (ASCII, as HTTP header names are).
     public func header(_ name: String) -> String? {
-        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        headers.first { Self.asciiCaseInsensitiveEquals($0.name, name) }?.value
+    }
+
+    /// ASCII case-insensitive equality over the UTF-8 bytes, without allocating (HTTP field
+    /// names are ASCII tokens, RFC 9110 §5.1; other bytes must match exactly).
+    static func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                guard x.count == y.count else { return false }
+                for i in 0..<x.count {
+                    let p = x[i], q = y[i]
+                    if p == q { continue }
+                    // Same letter in the other case: they differ only in bit 0x20.
+                    guard p ^ q == 0x20 else { return false }
+                    let lower = p | 0x20
+                    guard lower >= 0x61 && lower <= 0x7A else { return false }
+                }
+                return true
+            }
+        }
     }
 }
