@@ -46,10 +46,37 @@ public final class ProxyMetrics: Sendable {
         }
     }
 
+    /// The three counters of one finished exchange, cached per (endpoint family, status): both
+    /// sets are small and bounded, and no key string is built per request.
+    private struct ExchangeKey: Hashable {
+        let endpoint: String
+        let status: String
+    }
+
+    private struct ExchangeCounters {
+        let requests: Metrics.Counter
+        let requestBytes: Metrics.Counter
+        let responseBytes: Metrics.Counter
+    }
+
+    private let exchangeCounters = Mutex([ExchangeKey: ExchangeCounters]())
+
     public func recordExchange(endpoint: String, status: String, requestBytes: Int, responseBytes: Int) {
-        counter("trace_compat_requests_total", [("endpoint", endpoint), ("status", status)]).increment()
-        if requestBytes > 0 { counter("trace_compat_request_bytes_total", [("endpoint", endpoint)]).increment(by: Int64(requestBytes)) }
-        if responseBytes > 0 { counter("trace_compat_response_bytes_total", [("endpoint", endpoint)]).increment(by: Int64(responseBytes)) }
+        let key = ExchangeKey(endpoint: endpoint, status: status)
+        let cached = exchangeCounters.withLock { $0[key] }
+        let set: ExchangeCounters
+        if let cached {
+            set = cached
+        } else {
+            set = ExchangeCounters(
+                requests: counter("trace_compat_requests_total", [("endpoint", endpoint), ("status", status)]),
+                requestBytes: counter("trace_compat_request_bytes_total", [("endpoint", endpoint)]),
+                responseBytes: counter("trace_compat_response_bytes_total", [("endpoint", endpoint)]))
+            exchangeCounters.withLock { $0[key] = set }
+        }
+        set.requests.increment()
+        if requestBytes > 0 { set.requestBytes.increment(by: Int64(requestBytes)) }
+        if responseBytes > 0 { set.responseBytes.increment(by: Int64(responseBytes)) }
     }
 
     public func recordUpstreamLatency(endpoint: String, nanoseconds: Int64) {
