@@ -130,6 +130,25 @@ func report(_ findings: [Finding], spans: Int = 10, requests: [String: Int] = ["
         #expect(long.count == Sample.excerptLimit && long.hasSuffix("…"))
     }
 
+    /// The ASCII fast path gives what the Character walk gives, at every length around the limit
+    /// and with every kind of line break (which must take the slow path).
+    @Test func excerptFastPathMatchesCharacterWalk() {
+        func reference(_ value: String) -> String {
+            let clean = String(value.map { $0.isNewline ? "⏎" : $0 })
+            guard clean.count > Sample.excerptLimit else { return clean }
+            return String(clean.prefix(Sample.excerptLimit - 1)) + "…"
+        }
+        var inputs = ["", "True", "{'a': 1}", "a\nb", "a\r\nb", "\u{0B}x", "\u{0C}", "x\u{85}y", "x\u{2028}y", "é", "日本語のタグ"]
+        for n in [30, 31, 32, 33, 34, 100] {
+            inputs.append(String(repeating: "x", count: n))
+            inputs.append(String(repeating: "x", count: n - 1) + "\n")
+            inputs.append(String(repeating: "é", count: n))
+            inputs.append(String(repeating: "ab\r\n", count: n / 4 + 1))
+        }
+        for input in inputs { #expect(Sample.excerpt(of: input) == reference(input), "\(input.debugDescription)") }
+        #expect(Sample.excerpt(of: "a\r\nb") == "a⏎b")
+    }
+
     @Test func htmlHasOneRowPerFindingAndNoExternalAssets() {
         let r = report([finding(count: 3), finding(.structTag, key: "s<b>", kind: "user"), finding(.djangoMinimal, key: nil, kind: "template")])
         let html = ReportRenderer.html(r)
