@@ -33,6 +33,8 @@ let package = Package(
             pkgConfig: "msgpack",
             providers: [.apt(["libmsgpack-dev"])]
         ),
+        // glibc's <malloc.h> (mallopt), for the proxy's malloc settings (MallocTuning).
+        .systemLibrary(name: "CMalloc"),
         // Zero-copy msgpack reader over borrowed bytes.
         .target(name: "MessagePack"),
         // Datadog trace payloads (v0.4, v0.5) as SpanView visits.
@@ -47,7 +49,7 @@ let package = Package(
         .target(
             name: "TraceCompatProxy",
             dependencies: [
-                "TraceAnalysis", "CompatReport",
+                "TraceAnalysis", "CompatReport", "CMalloc",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

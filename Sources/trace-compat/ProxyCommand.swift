@@ -1,5 +1,6 @@
 import ArgumentParser
 import Configuration
+import Foundation
 import Logging
 import Metrics
 import ServiceLifecycle
@@ -41,7 +42,7 @@ struct ProxyCommand: AsyncParsableCommand {
     var maxBodyBytes: Int?
     @Option(help: "Payloads waiting for analysis at most; beyond, forwarded and counted not_analysed (default 1024). Env TRACE_COMPAT_QUEUE_CAPACITY.")
     var queueCapacity: Int?
-    @Option(help: "Body bytes held for analysis at most (default 33554432 = 32 MiB). Env TRACE_COMPAT_QUEUE_MAX_BYTES.")
+    @Option(help: "Body bytes held for analysis at most (default 16777216 = 16 MiB). Env TRACE_COMPAT_QUEUE_MAX_BYTES.")
     var queueMaxBytes: Int?
     @Option(help: "Analysis threads (default: cores - 1, at least 1). Env TRACE_COMPAT_ANALYSIS_THREADS.")
     var analysisThreads: Int?
@@ -58,6 +59,7 @@ struct ProxyCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        MallocTuning.apply(environment: ProcessInfo.processInfo.environment)
         let metrics = ProxyMetrics()
         MetricsSystem.bootstrap(metrics.metricsFactory)
         let group = ServiceGroup(

@@ -9,9 +9,9 @@ import TraceCompatProxy
 /// `queue_max_bytes` bounds every body byte held for analysis, including bodies still being
 /// received; what does not fit is forwarded unchanged and counted `not_analysed`.
 @Suite struct AnalysisBudgetTests {
-    @Test func defaultQueueMaxBytesIs32MiB() {
-        #expect(ProxyConfiguration().queueMaxBytes == 32 * 1024 * 1024)
-        #expect(AnalysisQueue.defaultMaxBytes == 32 * 1024 * 1024)
+    @Test func defaultQueueMaxBytesIs16MiB() {
+        #expect(ProxyConfiguration().queueMaxBytes == 16 * 1024 * 1024)
+        #expect(AnalysisQueue.defaultMaxBytes == 16 * 1024 * 1024)
     }
 
     @Test func reservationsCountAgainstTheBudgetUntilReleasedOrAnalysed() {

@@ -14,11 +14,14 @@ public final class AnalysisQueue: @unchecked Sendable {
     /// One unit of analysis.
     public enum Work: Sendable {
         case request(CapturedRequest)
+        /// A request forwarded by the proxy: its body is made contiguous on the analysis thread.
+        case forwarded(ForwardedRequest)
         case agentInfo(body: [UInt8], receivedAt: Date)
 
         var size: Int {
             switch self {
             case .request(let request): return request.body.count
+            case .forwarded(let request): return request.body.count
             case .agentInfo(let body, _): return body.count
             }
         }
@@ -29,8 +32,9 @@ public final class AnalysisQueue: @unchecked Sendable {
     /// not bound memory). Bodies still being received for the tee count too (`reserve`), so
     /// this bounds what analysis holds in memory, not only the queue.
     public let maxBytes: Int
-    /// The default `queue_max_bytes`: 32 MiB.
-    public static let defaultMaxBytes = 32 * 1024 * 1024
+    /// The default `queue_max_bytes`: 16 MiB (with it, the proxy peaked under 100 MB RSS on 5 MB
+    /// payloads at full load; see Benchmarks/RESULTS.md).
+    public static let defaultMaxBytes = 16 * 1024 * 1024
     private let condition = NSCondition()
     private var items: [Work?] = []
     private var head = 0
@@ -94,7 +98,7 @@ public final class AnalysisQueue: @unchecked Sendable {
         items[(head + count) % capacity] = work
         count += 1
         bytes += size
-        condition.signal()
+        condition.broadcast()  // not signal(): one condition serves workers and waitUntilIdle/drain
         return true
     }
 
@@ -131,7 +135,7 @@ public final class AnalysisQueue: @unchecked Sendable {
         items[(head + count) % capacity] = work
         count += 1
         bytes += work.size - reserved
-        condition.signal()
+        condition.broadcast()  // not signal(): one condition serves workers and waitUntilIdle/drain
         return true
     }
 
@@ -174,6 +178,7 @@ public final class AnalysisQueue: @unchecked Sendable {
 
             switch work {
             case .request(let request): analyzer.analyze(request)
+            case .forwarded(let request): analyzer.analyze(request.captured())
             case .agentInfo(let body, let receivedAt): analyzer.analyzeAgentInfo(body: body, receivedAt: receivedAt)
             }
 

@@ -23,8 +23,8 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         var status = "aborted"
         var requestBytes = 0
         var responseBytes = 0
-        /// Request body kept for analysis (only for analysed endpoints).
-        var teeBody: [UInt8]?
+        /// Request body kept for analysis (only for analysed endpoints): NIO's buffers, not a copy.
+        var teeBody: TeeBody?
         /// Bytes of `teeBody` counted against `queue_max_bytes` (`AnalysisQueue.reserve`);
         /// given back if the exchange ends without handing the body to the queue.
         var teeReserved = 0
@@ -35,6 +35,8 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         /// Answer body kept for analysis (`GET /info`).
         var teeAnswer: [UInt8]?
         var closeAfterResponse: Bool
+        /// False for the proxy's own admin routes (not the application's traffic).
+        var isAgentTraffic = true
         var failureDetail: String?
         var recorded = false
 
@@ -50,14 +52,14 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
         /// Keeps `body` for analysis if its bytes fit in `queue_max_bytes`; else drops what was
         /// kept (forwarding is not affected either way).
-        func keep(_ body: ByteBuffer) {
+        func keep(_ body: ByteBuffer, allocator: ByteBufferAllocator) {
             guard teeBody != nil, let queue = teeQueue else { return }
             let needed = teeBody!.count + body.readableBytes
             if needed > teeReserved {
                 guard queue.reserve(needed - teeReserved) else { return refuseTee() }
                 teeReserved = needed
             }
-            teeBody!.append(contentsOf: body.readableBytesView)
+            teeBody!.append(body, allocator: allocator)
         }
 
         /// Stops keeping the body (over `max_body_bytes`: not analysed, not counted).
@@ -79,6 +81,9 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var context: ChannelHandlerContext?
     private var exchange: Exchange?
     private var nextID = 0
+    /// The last request's route. A tracer sends the same one or two paths on a connection again
+    /// and again, so classifying each path once per connection saves string work per request.
+    private var lastRoute: (method: HTTPMethod, uri: String, endpoint: Endpoint, admin: Bool)?
     /// Writes are flushed once per read batch, not once per part (one write syscall for a small
     /// exchange instead of three on each side): true while a client read is being handled.
     private var insideClientRead = false
@@ -110,7 +115,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             let action = exchange.machine.requestBody(body)
             if exchange.teeBody != nil {
                 if exchange.machine.bodyBytes <= exchange.machine.maxBodyBytes {
-                    exchange.keep(body)
+                    exchange.keep(body, allocator: context.channel.allocator)
                 } else {
                     exchange.dropTee()
                 }
@@ -154,32 +159,33 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func start(_ head: HTTPRequestHead) {
         nextID += 1
-        let endpoint = Endpoint(method: head.method.rawValue, uri: head.uri)
+        let (endpoint, adminPath) = route(head)
         let mode: ExchangeStateMachine.Mode
+        let agentTraffic: Bool
         switch role {
-        case .admin: mode = .local
+        case .admin:
+            mode = .local
+            agentTraffic = false
         case .traffic(let servesAdmin):
-            if servesAdmin && AdminRoutes.owns(uri: head.uri) { mode = .local }
-            else if shared.configuration.upstream == .none { mode = .local }
-            else { mode = .forward }
+            agentTraffic = !(servesAdmin && adminPath)
+            mode = agentTraffic && shared.configuration.upstream != .none ? .forward : .local
         }
         let exchange = Exchange(id: nextID, head: head, endpoint: endpoint,
                                 machine: ExchangeStateMachine(mode: mode, maxBodyBytes: shared.configuration.maxBodyBytes))
-        if shared.configuration.analysis, isAgentTraffic(head), endpoint.tee.keepsRequestBody {
+        exchange.isAgentTraffic = agentTraffic
+        if shared.configuration.analysis, agentTraffic, endpoint.tee.keepsRequestBody {
             exchange.teeQueue = shared.queue
-            var body: [UInt8] = []
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > 0, length <= exchange.machine.maxBodyBytes {
-                // The whole declared body is counted against queue_max_bytes up front (it is
-                // the capacity allocated): one copy from NIO's buffers, no regrowth.
+                // The whole declared body is counted against queue_max_bytes up front, so that a
+                // body that cannot fit is refused before any of it is kept.
                 if shared.queue.reserve(length) {
                     exchange.teeReserved = length
-                    body.reserveCapacity(length)
-                    exchange.teeBody = body
+                    exchange.teeBody = TeeBody()
                 } else {
                     exchange.teeRefused = true
                 }
             } else {
-                exchange.teeBody = body
+                exchange.teeBody = TeeBody()
             }
         }
         self.exchange = exchange
@@ -193,12 +199,13 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         perform(action, exchange)
     }
 
-    /// Admin routes are the proxy's own traffic, not the application's.
-    private func isAgentTraffic(_ head: HTTPRequestHead) -> Bool {
-        switch role {
-        case .admin: return false
-        case .traffic(let servesAdmin): return !(servesAdmin && AdminRoutes.owns(uri: head.uri))
-        }
+    /// The request's endpoint family, and whether the admin routes own its path.
+    private func route(_ head: HTTPRequestHead) -> (Endpoint, Bool) {
+        if let last = lastRoute, last.method == head.method, last.uri == head.uri { return (last.endpoint, last.admin) }
+        let endpoint = Endpoint(method: head.method.rawValue, uri: head.uri)
+        let admin = AdminRoutes.owns(uri: head.uri)
+        lastRoute = (head.method, head.uri, endpoint, admin)
+        return (endpoint, admin)
     }
 
     // MARK: actions
@@ -250,7 +257,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             if startTimer { startAnswerTimer(exchange) }
         case .respondLocally:
             let method = exchange.head.method.rawValue
-            let response = isAgentTraffic(exchange.head)
+            let response = exchange.isAgentTraffic
                 ? SinkResponder.respond(method: method, uri: exchange.head.uri)
                 : shared.admin.respond(method: method, uri: exchange.head.uri)
             writeLocal(response, exchange, close: false)
@@ -269,7 +276,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 shared.metrics.recordUpstreamLatency(endpoint: exchange.endpoint.label, nanoseconds: (NIODeadline.now() - sentAt).nanoseconds)
             }
             exchange.status = String(upstreamHead.status.code)
-            if shared.configuration.analysis, exchange.endpoint.tee == .agentInfo, isAgentTraffic(exchange.head), upstreamHead.status == .ok { exchange.teeAnswer = [] }
+            if shared.configuration.analysis, exchange.endpoint.tee == .agentInfo, exchange.isAgentTraffic, upstreamHead.status == .ok { exchange.teeAnswer = [] }
             context.write(wrapOutboundOut(.head(clientHead(for: upstreamHead, exchange))), promise: nil)
             clientAwaitingFlush = true
         case .relayBody:
@@ -359,21 +366,18 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// The request is over: tee it, unless the limit was hit.
     private func teeRequest(_ exchange: Exchange) {
-        guard shared.configuration.analysis, isAgentTraffic(exchange.head), exchange.machine.bodyBytes <= exchange.machine.maxBodyBytes else { return }
+        guard shared.configuration.analysis, exchange.isAgentTraffic, exchange.machine.bodyBytes <= exchange.machine.maxBodyBytes else { return }
         if exchange.teeRefused {
             shared.countNotAnalysed(path: exchange.head.uri, endpoint: exchange.endpoint)
             return
         }
-        let captured = CapturedRequest(
-            method: exchange.head.method.rawValue,
-            path: exchange.head.uri,
-            headers: exchange.head.headers.map { (name: $0.name, value: $0.value) },
-            body: exchange.teeBody ?? []
-        )
+        // The head and NIO's body buffers go as they are; the analysis thread builds the
+        // `CapturedRequest` and the contiguous body (no copy of the body on the event loop).
+        let forwarded = ForwardedRequest(head: exchange.head, body: exchange.teeBody ?? TeeBody(), receivedAt: Date())
         exchange.teeBody = nil
         let reserved = exchange.teeReserved
         exchange.teeReserved = 0
-        shared.tee(.request(captured), reserved: reserved, path: exchange.head.uri, endpoint: exchange.endpoint)
+        shared.tee(.forwarded(forwarded), reserved: reserved, path: exchange.head.uri, endpoint: exchange.endpoint)
     }
 
     private func finish(_ exchange: Exchange, keepExchange: Bool = false) {

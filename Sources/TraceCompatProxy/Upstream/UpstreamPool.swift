@@ -95,8 +95,7 @@ final class UpstreamPool: @unchecked Sendable {
         var stale: [UpstreamConnection] = []
         lock.lock()
         var found: UpstreamConnection?
-        while var list = idle[key], let candidate = list.popLast() {
-            idle[key] = list
+        while let candidate = idle[key]?.popLast() {  // in place: no copy of the list
             if candidate.channel.isActive && candidate.idleSince > oldest {
                 found = candidate
                 break
@@ -113,7 +112,8 @@ final class UpstreamPool: @unchecked Sendable {
             .connectTimeout(connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    // Headers written here were parsed by NIO's server decoder: no second validation.
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(UpstreamRelayHandler())
                 }
             }
