@@ -46,6 +46,8 @@ struct ProxyCommand: AsyncParsableCommand {
     var queueMaxBytes: Int?
     @Option(help: "Analysis threads (default: cores - 1, at least 1). Env TRACE_COMPAT_ANALYSIS_THREADS.")
     var analysisThreads: Int?
+    @Option(help: "How analysis shares the CPU with forwarding: idle (SCHED_IDLE, only spare CPU; default) or low (nice 10). Env TRACE_COMPAT_ANALYSIS_PRIORITY.")
+    var analysisPriority: String?
     @Flag(inversion: .prefixedNo, help: "Analyse the teed traffic (default on); --no-analysis only forwards (for measuring the forwarding cost). Env TRACE_COMPAT_ANALYSIS.")
     var analysis: Bool?
     @Option(help: "Samples kept per finding group in the report (default 5). Env TRACE_COMPAT_SAMPLE_LIMIT.")
@@ -90,6 +92,7 @@ struct ProxyCommand: AsyncParsableCommand {
         put("queue_capacity", queueCapacity.map(ConfigContent.int))
         put("queue_max_bytes", queueMaxBytes.map(ConfigContent.int))
         put("analysis_threads", analysisThreads.map(ConfigContent.int))
+        put("analysis_priority", analysisPriority.map(ConfigContent.string))
         put("sample_limit", sampleLimit.map(ConfigContent.int))
         put("analysis", analysis.map(ConfigContent.bool))
         return values
@@ -123,6 +126,12 @@ enum ProxyConfigurationLoader {
         configuration.queueCapacity = try strict(reader, "queue_capacity", default: defaults.queueCapacity) { try $0.requiredInt(forKey: $1) }
         configuration.queueMaxBytes = try strict(reader, "queue_max_bytes", default: defaults.queueMaxBytes) { try $0.requiredInt(forKey: $1) }
         configuration.analysisThreads = try strict(reader, "analysis_threads", default: defaults.analysisThreads) { try $0.requiredInt(forKey: $1) }
+        if let priority = reader.string(forKey: "analysis_priority") {
+            guard let value = AnalysisPriority(rawValue: priority) else {
+                throw ProxyConfigurationError.invalid(key: "analysis_priority", value: priority, reason: "expected idle or low")
+            }
+            configuration.analysisPriority = value
+        }
         configuration.fresh = try strict(reader, "fresh", default: defaults.fresh) { try $0.requiredBool(forKey: $1) }
         configuration.redact = try strict(reader, "redact", default: defaults.redact) { try $0.requiredBool(forKey: $1) }
         configuration.sampleLimit = try strict(reader, "sample_limit", default: defaults.sampleLimit) { try $0.requiredInt(forKey: $1) }

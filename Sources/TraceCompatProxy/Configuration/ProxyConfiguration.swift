@@ -25,6 +25,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var queueMaxBytes: Int
     /// Analysis threads, each with its own `Analyzer`.
     public var analysisThreads: Int
+    /// How the analysis threads share the CPU with forwarding (`analysis_priority`).
+    public var analysisPriority: AnalysisPriority
     /// False: forward only, tee nothing to analysis (`--no-analysis`, to measure the bare
     /// forwarding cost); the report then only counts proxy errors.
     public var analysis: Bool
@@ -56,6 +58,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         queueCapacity: Int = 1024,
         queueMaxBytes: Int = AnalysisQueue.defaultMaxBytes,
         analysisThreads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount - 1),
+        analysisPriority: AnalysisPriority = .idle,
         fresh: Bool = false,
         redact: Bool = false,
         sampleLimit: Int = 5,
@@ -71,6 +74,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         self.queueCapacity = queueCapacity
         self.queueMaxBytes = queueMaxBytes
         self.analysisThreads = analysisThreads
+        self.analysisPriority = analysisPriority
         self.fresh = fresh
         self.redact = redact
         self.sampleLimit = sampleLimit

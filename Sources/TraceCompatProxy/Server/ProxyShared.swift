@@ -19,7 +19,8 @@ final class ProxyShared: Sendable {
         self.metrics = metrics
         self.logger = logger
         self.pool = UpstreamPool(target: configuration.upstream, connectTimeout: .nanoseconds(Int64(configuration.upstreamTimeout * 1e9)))
-        self.queue = AnalysisQueue(capacity: configuration.queueCapacity, maxBytes: configuration.queueMaxBytes, threads: configuration.analysisThreads, store: store)
+        self.queue = AnalysisQueue(capacity: configuration.queueCapacity, maxBytes: configuration.queueMaxBytes, threads: configuration.analysisThreads,
+                                   priority: configuration.analysisPriority, store: store)
         self.admin = AdminRoutes(store: store, metrics: metrics, queue: queue, upstream: configuration.upstream)
     }
 
