@@ -5,7 +5,7 @@ On loopback, with free ports, for each payload mix (small, medium, large) and ea
   direct      replay → stub
   tc          replay → trace-compat proxy (analysis on, --analysis-threads 1) → stub
   tc-noan     replay → trace-compat proxy --no-analysis → stub
-  tc-q32      as tc, with --queue-max-bytes 32 MiB (what bounds the proxy's memory under overload)
+  tc-low      as tc, with --analysis-priority low (analysis at nice 10 instead of SCHED_IDLE)
   nginx       replay → nginx proxy_pass (keep-alive upstream, HTTP/1.1, no request buffering) → stub
   testagent   replay → ddapm-test-agent --agent-url → stub
 it measures the maximum throughput (--connections C, --duration D), then the latency at a fixed rate
@@ -187,14 +187,14 @@ class Harness:
             return None, upstream_port, None
         port = free_port()
         logpath = os.path.join(self.logs, f"{kind}-{port}.log")
-        if kind in ("tc", "tc-noan", "tc-q32"):
+        if kind in ("tc", "tc-noan", "tc-low"):
             report = os.path.join(self.tmp, f"report-{port}.json")
             args = [self.a.binary, "proxy", "--listen", f"127.0.0.1:{port}", "--upstream", f"http://127.0.0.1:{upstream_port}",
                     "--report", report, "--fresh", "--flush-interval", "3600", "--analysis-threads", "1"]
             if kind == "tc-noan":
                 args.append("--no-analysis")
-            if kind == "tc-q32":
-                args += ["--queue-max-bytes", str(32 * 1024 * 1024)]
+            if kind == "tc-low":
+                args += ["--analysis-priority", "low"]
             p = start(args, logpath)
         elif kind == "nginx":
             root = os.path.join(self.tmp, f"nginx-{port}")
@@ -267,7 +267,7 @@ class Harness:
         warm = 4 if mix == "large" else 100
         self.replay(paths, port, count=warm, connections=self.a.connections, verify=False, timeout=timeout)
         row = {"kind": kind, "mix": mix}
-        analysed = kind in ("tc", "tc-q32")
+        analysed = kind in ("tc", "tc-low")
         report_before = self.analysis_snapshot(port, wait_idle=True) if analysed else None
         cpu0 = tree_cpu(pid) if pid else 0.0
         an0 = thread_cpu(pid) if analysed else {}
@@ -370,7 +370,7 @@ def stub_check(before, after, r, digests):
 
 # --- the table ----------------------------------------------------------------------------------
 NAMES = {"direct": "direct (replay → stub)", "tc": "trace-compat, analysis on", "tc-noan": "trace-compat --no-analysis",
-         "tc-q32": "trace-compat, analysis on, --queue-max-bytes 32 MiB",
+         "tc-low": "trace-compat, analysis on, --analysis-priority low",
          "nginx": "nginx proxy_pass", "testagent": "ddapm-test-agent --agent-url"}
 
 
@@ -428,13 +428,13 @@ def tables(rows, integrity, mixes_desc, meta):
     out.append("| mix | run | spans answered 2xx | spans analysed | payloads not_analysed | analysed spans/s (wall) | analysis thread CPU s | spans per analysis CPU second |")
     out.append("|---|---|---:|---:|---:|---:|---:|---:|")
     for mix in mixes_desc:
-        for kind in ("tc", "tc-q32"):
+        for kind in ("tc", "tc-low"):
             r = by.get((kind, mix))
             if not r:
                 continue
             a = r["analysis"]
             per_cpu = a["spans"] / r["analysis_cpu_s"] if r["analysis_cpu_s"] > 0 else None
-            label = "" if kind == "tc" else ", 32 MiB queue"
+            label = "" if kind == "tc" else ", priority low"
             out.append(f"| {mix} | max{label} | {fmt(r['max']['spansAnswered'])} | {fmt(a['spans'])} | {a['not_analysed']} | "
                        f"{fmt(a['spans'] / r['analysis_wall_s'])} | {r['analysis_cpu_s']:.2f} | {fmt(per_cpu)} |")
             af = r["analysis_fixed"]
@@ -455,7 +455,7 @@ def main():
     ap.add_argument("--rate-connections", type=int, default=8)
     ap.add_argument("--integrity-count", type=int, default=200)
     ap.add_argument("--mixes", default="small,medium,large")
-    ap.add_argument("--paths", default="tc,direct,tc-noan,tc-q32,nginx,testagent")
+    ap.add_argument("--paths", default="tc,direct,tc-noan,tc-low,nginx,testagent")
     ap.add_argument("--out", required=True)
     ap.add_argument("--meta", default="{}")
     a = ap.parse_args()

@@ -5,7 +5,7 @@
 # small, medium and large payloads. Loopback only, free ports; everything started is stopped at the end.
 # Output: Markdown on stdout and in Benchmarks/.build/proxy-results.md (+ .json with every raw number).
 # Knobs (environment): DURATION=10 CONNECTIONS=4 RATE_CONNECTIONS=8 MIXES=small,medium,large
-#                      PATHS=tc,direct,tc-noan,tc-q32,nginx,testagent FIXTURES=../shared/fixtures
+#                      PATHS=tc,direct,tc-noan,tc-low,nginx,testagent FIXTURES=../shared/fixtures
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -47,4 +47,4 @@ META=$(python3 -c 'import json,sys; print(json.dumps({"machine": sys.argv[1], "d
 python3 Benchmarks/harness/proxy_bench.py --binary "$BIN" --nginx "$NGINX" --test-agent "$TEST_AGENT" \
     --fixtures "$FIXTURES" --large "$WORK/large" --out "$OUT" --meta "$META" \
     --duration "${DURATION:-10}" --connections "${CONNECTIONS:-4}" --rate-connections "${RATE_CONNECTIONS:-8}" \
-    --mixes "${MIXES:-small,medium,large}" --paths "${PATHS:-tc,direct,tc-noan,tc-q32,nginx,testagent}"
+    --mixes "${MIXES:-small,medium,large}" --paths "${PATHS:-tc,direct,tc-noan,tc-low,nginx,testagent}"
