@@ -13,6 +13,10 @@ final class RecordingUpstream: @unchecked Sendable {
         case hang
         /// Sends a status line promising 1000 bytes, 10 of them, then closes the connection.
         case resetMidAnswer
+        /// Sends a status line promising 1000 bytes, 10 of them, then neither sends nor closes.
+        case stallMidAnswer
+        /// Sends a status line, then 6 body parts of 10 bytes 100 ms apart (a slow but live answer).
+        case slowAnswer
         /// Answers with a chunked body of three chunks.
         case chunkedAnswer
         /// Answers the first request of each connection like the agent, then closes the
@@ -25,7 +29,9 @@ final class RecordingUpstream: @unchecked Sendable {
         var uri: String
         var headers: [(String, String)]
         var body: [UInt8]
-        var connection: ObjectIdentifier
+        /// Which upstream connection carried it: a serial number per accepted connection
+        /// (an ObjectIdentifier could be reused by a new channel at a freed one's address).
+        var connection: Int
     }
 
     static let infoBody = #"{"version":"7.60.0","endpoints":["/v0.4/traces","/v0.5/traces","/v0.6/stats","/telemetry/proxy/","/evp_proxy/v2/","/debugger/v1/input"],"client_drop_p0s":false,"span_meta_structs":true}"#
@@ -44,6 +50,14 @@ final class RecordingUpstream: @unchecked Sendable {
         return _requests
     }
 
+    private var connections = 0
+
+    func nextConnection() -> Int {
+        lock.lock(); defer { lock.unlock() }
+        connections += 1
+        return connections
+    }
+
     func record(_ request: Recorded) {
         lock.lock(); defer { lock.unlock() }
         _requests.append(request)
@@ -57,7 +71,7 @@ final class RecordingUpstream: @unchecked Sendable {
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(Handler(upstream: self))
+                    try channel.pipeline.syncOperations.addHandler(Handler(upstream: self, connection: self.nextConnection()))
                 }
             }
         if let unixPath {
@@ -84,8 +98,12 @@ final class RecordingUpstream: @unchecked Sendable {
         var head: HTTPRequestHead?
         var body: [UInt8] = []
         var served = 0
+        let connection: Int
 
-        init(upstream: RecordingUpstream) { self.upstream = upstream }
+        init(upstream: RecordingUpstream, connection: Int) {
+            self.upstream = upstream
+            self.connection = connection
+        }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch unwrapInboundIn(data) {
@@ -97,7 +115,7 @@ final class RecordingUpstream: @unchecked Sendable {
             case .end:
                 guard let head else { return }
                 upstream.record(Recorded(method: head.method.rawValue, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) },
-                                         body: body, connection: ObjectIdentifier(context.channel)))
+                                         body: body, connection: connection))
                 respond(context: context, head: head)
             }
         }
@@ -134,6 +152,22 @@ final class RecordingUpstream: @unchecked Sendable {
                     context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: part)))), promise: nil)
                 }
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            case .stallMidAnswer:
+                var response = HTTPResponseHead(version: .http1_1, status: .ok)
+                response.headers.add(name: "Content-Length", value: "1000")
+                context.write(wrapOutboundOut(.head(response)), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: Array(repeating: UInt8(ascii: "x"), count: 10))))), promise: nil)
+            case .slowAnswer:
+                var response = HTTPResponseHead(version: .http1_1, status: .ok)
+                response.headers.add(name: "Content-Length", value: "60")
+                context.writeAndFlush(wrapOutboundOut(.head(response)), promise: nil)
+                let loop = context.eventLoop.assumeIsolated()
+                for part in 1...6 {
+                    loop.scheduleTask(in: .milliseconds(Int64(100 * part))) {
+                        context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: Array(repeating: UInt8(ascii: "0") + UInt8(part), count: 10))))), promise: nil)
+                        if part == 6 { context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil) }
+                    }
+                }
             case .resetMidAnswer:
                 var response = HTTPResponseHead(version: .http1_1, status: .ok)
                 response.headers.add(name: "Content-Length", value: "1000")
