@@ -80,12 +80,27 @@ import TraceCompatProxy
         #expect(machine.isComplete)
     }
 
-    @Test func timeoutAfterTheAnswerStartedDoesNothing() {
+    @Test func timeoutWhileTheAnswerStallsClosesTheClient() {
         var machine = Machine(mode: .forward, maxBodyBytes: 100)
         _ = machine.requestHead(contentLength: 0)
         _ = machine.upstreamConnected()
         _ = machine.requestEnd()
         _ = machine.upstreamResponseHead()
+        _ = machine.upstreamResponseBody()
+        // The status line was relayed already: no 504 can be sent, the client sees the answer cut.
+        #expect(machine.timeout() == .closeClient(.upstreamTimeout, dropUpstream: true))
+        #expect(machine.upstreamResponseBody() == .none)
+        #expect(machine.upstreamResponseEnd(keepAlive: true) == .none)
+        #expect(machine.timeout() == .none)
+    }
+
+    @Test func timeoutAfterTheAnswerEndedDoesNothing() {
+        var machine = Machine(mode: .forward, maxBodyBytes: 100)
+        _ = machine.requestHead(contentLength: 0)
+        _ = machine.upstreamConnected()
+        _ = machine.requestEnd()
+        _ = machine.upstreamResponseHead()
+        _ = machine.upstreamResponseEnd(keepAlive: true)
         #expect(machine.timeout() == .none)
     }
 

@@ -60,6 +60,28 @@ import TraceCompatProxy
         await harness.stop()
     }
 
+    @Test func upstreamStallingMidAnswerIsTimedOutAndTheClientConnectionClosed() async throws {
+        let harness = try await ProxyHarness.start(upstream: .stallMidAnswer) { $0.upstreamTimeout = 0.3 }
+        let started = ContinuousClock.now
+        await #expect(throws: (any Error).self) {
+            _ = try await TestClient.request(harness.address, .GET, "/info")
+        }
+        #expect(ContinuousClock.now - started >= .milliseconds(300))
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(harness.report().traffic.proxyErrors["upstream_timeout"]?["/info"] == 1)
+        await harness.stop()
+    }
+
+    @Test func aSlowAnswerThatKeepsComingIsNotTimedOut() async throws {
+        // 0.6 s in all, never more than 0.1 s without a byte: the timeout is for silence.
+        let harness = try await ProxyHarness.start(upstream: .slowAnswer) { $0.upstreamTimeout = 0.3 }
+        let answer = try await TestClient.request(harness.address, .GET, "/info")
+        #expect(answer.status == 200)
+        #expect(answer.body == (1...6).flatMap { Array(repeating: UInt8(ascii: "0") + UInt8($0), count: 10) })
+        #expect(harness.report().traffic.proxyErrors.isEmpty)
+        await harness.stop()
+    }
+
     @Test func upstreamResettingMidAnswerClosesTheClientConnection() async throws {
         let harness = try await ProxyHarness.start(upstream: .resetMidAnswer)
         await #expect(throws: (any Error).self) {

@@ -15,7 +15,9 @@ import NIOCore
 ///   connection stays in sync for the next request (RFC 9112 §9.3: a server that does not read
 ///   the rest of the body must close). 413 is the exception: it is answered at once and the
 ///   connection closed, since reading an over-limit body is what the limit is there to avoid.
-/// - The timer for 504 starts when the last request byte is handed to the agent.
+/// - The timer for 504 starts when the last request byte is handed to the agent; once the answer
+///   has started it is a silence timer (reset by every answer part), and closes the client
+///   connection when it fires.
 /// - An upstream connection is reused only when the agent ended its answer on a keep-alive
 ///   connection after receiving the whole request.
 /// - A reused connection that closes before any answer was most likely closed by the agent
@@ -210,13 +212,13 @@ public struct ExchangeStateMachine: Sendable {
     }
 
     public mutating func upstreamResponseBody() -> Action {
-        guard response == .streaming else { return .none }
+        guard response == .streaming, !closed else { return .none }
         return .relayBody
     }
 
     /// The agent ended its answer; `keepAlive` when its connection may carry another request.
     public mutating func upstreamResponseEnd(keepAlive: Bool) -> Action {
-        guard response == .streaming else { return .none }
+        guard response == .streaming, !closed else { return .none }
         response = .complete
         let requestSent = request == .complete
         upstream = .finished
@@ -245,11 +247,18 @@ public struct ExchangeStateMachine: Sendable {
     }
 
     /// The answer timer fired.
+    /// Before the status line: 504. While the answer streams (the handler re-arms the timer
+    /// while parts keep coming, so this means `upstream_timeout` seconds without a byte): the
+    /// status line is out already, so the client connection is closed and the answer cut.
     public mutating func timeout() -> Action {
-        guard !closed, response == .waiting else { return .none }
-        switch upstream {
-        case .connected, .connecting:
+        guard !closed else { return .none }
+        switch (upstream, response) {
+        case (.connected, .waiting), (.connecting, .waiting):
             return fail(.upstreamTimeout, dropUpstream: true)
+        case (.connected, .streaming):
+            closed = true
+            upstream = .finished
+            return .closeClient(.upstreamTimeout, dropUpstream: true)
         default:
             return .none
         }

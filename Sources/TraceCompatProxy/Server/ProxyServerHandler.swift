@@ -19,6 +19,8 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         var connection: UpstreamConnection?
         var timer: Scheduled<Void>?
         var sentAt: NIODeadline?
+        /// When the last part of the answer arrived: once set, the answer timer measures silence.
+        var answerActivity: NIODeadline?
         var responseHead: HTTPResponseHead?
         var status = "aborted"
         var requestBytes = 0
@@ -271,9 +273,10 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             if closeClient { finish(exchange, keepExchange: true) } else if exchange.machine.isComplete { finish(exchange) }
         case .relayHead:
             guard let upstreamHead = exchange.responseHead else { return }
-            exchange.timer?.cancel()
+            let now = NIODeadline.now()
+            exchange.answerActivity = now  // the timer keeps running, as a silence timer
             if let sentAt = exchange.sentAt {
-                shared.metrics.recordUpstreamLatency(endpoint: exchange.endpoint.label, nanoseconds: (NIODeadline.now() - sentAt).nanoseconds)
+                shared.metrics.recordUpstreamLatency(endpoint: exchange.endpoint.label, nanoseconds: (now - sentAt).nanoseconds)
             }
             exchange.status = String(upstreamHead.status.code)
             if shared.configuration.analysis, exchange.endpoint.tee == .agentInfo, exchange.isAgentTraffic, upstreamHead.status == .ok { exchange.teeAnswer = [] }
@@ -281,6 +284,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             clientAwaitingFlush = true
         case .relayBody:
             guard let body else { return }
+            exchange.answerActivity = .now()
             exchange.responseBytes += body.readableBytes
             if exchange.teeAnswer != nil { exchange.teeAnswer!.append(contentsOf: body.readableBytesView) }
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
@@ -347,12 +351,24 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func startAnswerTimer(_ exchange: Exchange) {
-        guard let context else { return }
         exchange.sentAt = .now()
+        armAnswerTimer(exchange, in: shared.upstreamTimeout)
+    }
+
+    /// Before the status line, `upstream_timeout` in all (then 504); once the answer streams,
+    /// `upstream_timeout` without a byte (then the client connection is closed). One timer per
+    /// exchange: answer parts only note the time, and the timer re-arms itself for what is left.
+    private func armAnswerTimer(_ exchange: Exchange, in delay: TimeAmount) {
+        guard let context else { return }
         let id = exchange.id
-        exchange.timer = context.eventLoop.assumeIsolated().scheduleTask(in: shared.upstreamTimeout) { [self] in
+        exchange.timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
             guard let current = self.exchange, current.id == id else { return }
-            current.status = "504"
+            if let last = current.answerActivity {
+                let quiet = NIODeadline.now() - last
+                if quiet < shared.upstreamTimeout { return armAnswerTimer(current, in: shared.upstreamTimeout - quiet) }
+            } else {
+                current.status = "504"
+            }
             perform(current.machine.timeout(), current)
         }
     }
