@@ -31,7 +31,7 @@ public struct CapturedRequest: Sendable {
 
     /// ASCII case-insensitive equality over the UTF-8 bytes, without allocating (HTTP field
     /// names are ASCII tokens, RFC 9110 §5.1; other bytes must match exactly).
-    static func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
+    public static func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
         var a = a, b = b
         return a.withUTF8 { x in
             b.withUTF8 { y in

@@ -51,6 +51,19 @@ import TraceCompatProxy
         #expect(HopByHopHeaders.forwarded(HTTPHeaders([("Content-Length", "3")]), isChunked: false)["transfer-encoding"].isEmpty)
     }
 
+    /// Without any hop-by-hop header (a tracer's request, the agent's answer) the headers pass as
+    /// they are; any case of any hop-by-hop name still takes the removing path.
+    @Test func headersWithoutHopByHopOnesPassUnchanged() {
+        let tracer = HTTPHeaders([("Host", "x"), ("Content-Type", "application/msgpack"), ("Datadog-Meta-Lang", "python"),
+                                  ("X-Datadog-Trace-Count", "1"), ("Content-Length", "3"), ("tE-x", "1"), ("Upgrades", "1")])
+        #expect(HopByHopHeaders.removing(from: tracer) == tracer)
+        for name in ["CONNECTION", "keep-ALIVE", "Proxy-Connection", "te", "Transfer-encoding", "UpGrade"] {
+            let kept = HopByHopHeaders.removing(from: HTTPHeaders([("Host", "x"), (name, "close")]))
+            #expect(kept.map(\.name) == ["Host"], "\(name)")
+        }
+        #expect(!HopByHopHeaders.isAlwaysHopByHop("Connectio\u{00E9}") && !HopByHopHeaders.isAlwaysHopByHop("t\u{00C9}"))
+    }
+
     @Test func endpointsAreBoundedLabelsWithTheirTee() {
         #expect(Endpoint(method: "PUT", uri: "/v0.4/traces") == Endpoint(method: "POST", uri: "/v0.4/traces"))
         #expect(Endpoint(method: "POST", uri: "/v0.5/traces").tee == .tracePayload)

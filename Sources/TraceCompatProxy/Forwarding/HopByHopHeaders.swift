@@ -1,4 +1,5 @@
 import NIOHTTP1
+import TraceAnalysis
 
 /// Removes the headers that belong to one connection and not to the message (RFC 9110 §7.6.1):
 /// `Connection` and every header it names, plus `Keep-Alive`, `Proxy-Connection`, `TE`,
@@ -12,6 +13,9 @@ public enum HopByHopHeaders {
 
     /// The end-to-end headers of `headers`.
     public static func removing(from headers: HTTPHeaders) -> HTTPHeaders {
+        // The usual case (a tracer's request, the agent's answer): no hop-by-hop header at all,
+        // so the headers pass as they are, with no copy and no lowercased names.
+        guard headers.contains(where: { isAlwaysHopByHop($0.name) }) else { return headers }
         var named = always
         for value in headers["connection"] {
             for token in value.split(separator: ",") {
@@ -34,6 +38,15 @@ public enum HopByHopHeaders {
             next.add(name: "transfer-encoding", value: "chunked")
         }
         return next
+    }
+
+    /// True for the names in `always`, compared ASCII case-insensitively without allocating.
+    /// (`Connection` is one of them, so headers it names are only looked for when it is present.)
+    public static func isAlwaysHopByHop(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 2, 7, 10, 16, 17: return always.contains { CapturedRequest.asciiCaseInsensitiveEquals($0, name) }
+        default: return false
+        }
     }
 
     /// True when the message body is framed by chunked transfer coding (RFC 9112 §6.1).
