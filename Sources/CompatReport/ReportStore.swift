@@ -11,6 +11,14 @@ import Foundation
 public final class ReportStore: @unchecked Sendable {
     private let lock = NSLock()
     private var report: Report
+    /// Counts the proxy's event loops add (`countNotAnalysed`, `countProxyError`) wait here,
+    /// under a lock of their own, and are folded into `report` by `snapshot()`. An event loop
+    /// then never waits for `lock`, which an analysis thread holds while it records a payload:
+    /// analysis threads run at idle priority, and one preempted inside `record` would otherwise
+    /// hold up forwarding (priority inversion; seen as p99 latency in the harness).
+    private let pendingLock = NSLock()
+    private var pendingNotAnalysed: [String: Int] = [:]
+    private var pendingProxyErrors: [String: [String: Int]] = [:]
     private var findingIndex: [Finding.GroupKey: Int] = [:]
     private var internalIndex: [Finding.GroupKey: Int] = [:]
 
@@ -59,19 +67,38 @@ public final class ReportStore: @unchecked Sendable {
     /// Counts a payload that the bounded analysis queue had no room for (forwarded, not analysed).
     /// The request itself is counted too (by endpoint), as `Analyzer.analyze` would have.
     public func countNotAnalysed(endpoint: String) {
-        lock.withLock {
-            let e = bounded(Self.normalise(endpoint), in: report.traffic.requestsByEndpoint)
-            report.traffic.notAnalysed[e, default: 0] += 1
-            report.traffic.requestsByEndpoint[e, default: 0] += 1
+        let e = Self.normalise(endpoint)
+        pendingLock.withLock {
+            pendingNotAnalysed[bounded(e, in: pendingNotAnalysed), default: 0] += 1
         }
     }
 
     /// Counts a proxy-side outcome a user can act on: "upstream_unreachable" (502),
     /// "upstream_timeout" (504), "payload_too_large" (413), "client_aborted", ...
     public func countProxyError(_ kind: String, endpoint: String) {
-        lock.withLock {
-            let e = bounded(Self.normalise(endpoint), in: report.traffic.requestsByEndpoint)
-            report.traffic.proxyErrors[kind, default: [:]][e, default: 0] += 1
+        let e = Self.normalise(endpoint)
+        pendingLock.withLock {
+            let seen = pendingProxyErrors[kind] ?? [:]
+            pendingProxyErrors[kind, default: [:]][bounded(e, in: seen), default: 0] += 1
+        }
+    }
+
+    /// Moves the pending counts into `report`. Call with `lock` held.
+    private func foldPending() {
+        let (notAnalysed, proxyErrors) = pendingLock.withLock {
+            defer { pendingNotAnalysed = [:]; pendingProxyErrors = [:] }
+            return (pendingNotAnalysed, pendingProxyErrors)
+        }
+        for (endpoint, n) in notAnalysed {
+            let e = bounded(endpoint, in: report.traffic.requestsByEndpoint)
+            report.traffic.notAnalysed[e, default: 0] += n
+            report.traffic.requestsByEndpoint[e, default: 0] += n
+        }
+        for (kind, byEndpoint) in proxyErrors {
+            for (endpoint, n) in byEndpoint {
+                let e = bounded(endpoint, in: report.traffic.requestsByEndpoint)
+                report.traffic.proxyErrors[kind, default: [:]][e, default: 0] += n
+            }
         }
     }
 
@@ -103,7 +130,10 @@ public final class ReportStore: @unchecked Sendable {
 
     /// A consistent copy of everything so far, finalized (ordered, checklist computed).
     public func snapshot() -> Report {
-        let copy = lock.withLock { report }
+        let copy = lock.withLock {
+            foldPending()
+            return report
+        }
         return copy.finalized()
     }
 

@@ -93,6 +93,34 @@ func report(_ findings: [Finding], spans: Int = 10, requests: [String: Int] = ["
         #expect(r.findings.first?.count == 2000)
         #expect(r.traffic.requestsByEndpoint["/info"] == 2000)
     }
+
+    /// The proxy's counts (kept apart from the recording lock, folded in by `snapshot`) are all
+    /// there, in every snapshot, and stay bounded in endpoints.
+    @Test func countsBesideRecordingAreFoldedInAndBounded() async {
+        let store = ReportStore()
+        await withTaskGroup(of: Void.self) { group in
+            for t in 0..<4 {
+                group.addTask {
+                    for i in 0..<500 {
+                        store.countNotAnalysed(endpoint: "/v0.4/traces?t=\(t)")
+                        store.countProxyError("upstream_timeout", endpoint: "/v0.5/traces")
+                        if i % 100 == 0 { _ = store.snapshot() }  // folding while counts arrive
+                    }
+                }
+                group.addTask { for _ in 0..<250 { store.record(report([finding(count: 1)])) } }
+            }
+        }
+        let r = store.snapshot()
+        #expect(r.traffic.notAnalysed["/v0.4/traces"] == 2000)
+        #expect(r.notAnalysedCount == 2000)
+        #expect(r.traffic.proxyErrors["upstream_timeout"]?["/v0.5/traces"] == 2000)
+        #expect(r.findings.first?.count == 1000)
+        for i in 0..<300 { store.countNotAnalysed(endpoint: "/random/\(i)") }
+        let bounded = store.snapshot()
+        #expect(bounded.traffic.requestsByEndpoint.count <= ReportStore.endpointLimit + 1)
+        #expect(bounded.notAnalysedCount == 2300)
+        #expect(bounded.traffic.notAnalysed["other"] ?? 0 > 0)
+    }
 }
 
 @Suite struct ReportFormatTests {
