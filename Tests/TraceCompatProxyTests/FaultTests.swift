@@ -60,6 +60,24 @@ import TraceCompatProxy
         await harness.stop()
     }
 
+    /// One timer per client connection, re-armed for the current exchange: the second exchange
+    /// on a keep-alive connection gets its own full timeout, counted from its own last byte.
+    @Test func theSecondExchangeOnAConnectionIsTimedOutFromItsOwnStart() async throws {
+        let harness = try await ProxyHarness.start(upstream: .hangAfterFirst) { $0.upstreamTimeout = 0.3 }
+        let client = try await TestClient.connect(harness.address)
+        #expect(try await client.send(.GET, "/info").status == 200)
+        try await Task.sleep(for: .milliseconds(150))
+        let started = ContinuousClock.now
+        let second = try await client.send(.POST, "/v0.4/traces", body: [0x90])
+        let waited = ContinuousClock.now - started
+        #expect(second.status == 504)
+        #expect(waited >= .milliseconds(300), "not cut short by the timer the first exchange armed")
+        #expect(waited < .seconds(2))
+        #expect(harness.report().traffic.proxyErrors["upstream_timeout"]?["/v0.4/traces"] == 1)
+        await client.close()
+        await harness.stop()
+    }
+
     @Test func upstreamStallingMidAnswerIsTimedOutAndTheClientConnectionClosed() async throws {
         let harness = try await ProxyHarness.start(upstream: .stallMidAnswer) { $0.upstreamTimeout = 0.3 }
         let started = ContinuousClock.now

@@ -17,7 +17,6 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         let endpoint: Endpoint
         var machine: ExchangeStateMachine
         var connection: UpstreamConnection?
-        var timer: Scheduled<Void>?
         var sentAt: NIODeadline?
         /// When the last part of the answer arrived: once set, the answer timer measures silence.
         var answerActivity: NIODeadline?
@@ -83,6 +82,9 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var context: ChannelHandlerContext?
     private var exchange: Exchange?
     private var nextID = 0
+    /// The connection's one answer timer, armed by the first exchange that needs it and re-armed
+    /// by itself for whatever exchange is current (no timer scheduled and cancelled per request).
+    private var answerTimer: Scheduled<Void>?
     /// The last request's route. A tracer sends the same one or two paths on a connection again
     /// and again, so classifying each path once per connection saves string work per request.
     private var lastRoute: (method: HTTPMethod, uri: String, endpoint: Endpoint, admin: Bool)?
@@ -143,6 +145,8 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        answerTimer?.cancel()
+        answerTimer = nil
         flushUpstream()
         if let exchange {
             perform(exchange.machine.clientClosed(), exchange)
@@ -267,7 +271,6 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .respondError(let outcome, let closeClient, let dropUpstream):
             shared.count(outcome, path: exchange.head.uri, endpoint: exchange.endpoint)
             if dropUpstream { drop(exchange) }
-            exchange.timer?.cancel()
             let response = LocalResponse.error(outcome, upstream: shared.configuration.upstream, detail: detail(for: outcome, exchange))
             writeLocal(response, exchange, close: closeClient)
             if closeClient { finish(exchange, keepExchange: true) } else if exchange.machine.isComplete { finish(exchange) }
@@ -306,7 +309,6 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .closeClient(let outcome, let dropUpstream):
             if let outcome { shared.count(outcome, path: exchange.head.uri, endpoint: exchange.endpoint) }
             if dropUpstream { drop(exchange) }
-            exchange.timer?.cancel()
             if clientAwaitingFlush { clientAwaitingFlush = false; context.flush() }  // the part of the answer relayed so far
             context.close(promise: nil)
         case .exchangeComplete:
@@ -314,7 +316,6 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .abandon(let outcome, let dropUpstream):
             if let outcome { shared.count(outcome, path: exchange.head.uri, endpoint: exchange.endpoint) }
             if dropUpstream { drop(exchange) }
-            exchange.timer?.cancel()
             record(exchange)
         case .discardUpstream:
             break  // handled where the lease completes
@@ -352,24 +353,24 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func startAnswerTimer(_ exchange: Exchange) {
         exchange.sentAt = .now()
-        armAnswerTimer(exchange, in: shared.upstreamTimeout)
+        if answerTimer == nil { armAnswerTimer(in: shared.upstreamTimeout) }
     }
 
-    /// Before the status line, `upstream_timeout` in all (then 504); once the answer streams,
-    /// `upstream_timeout` without a byte (then the client connection is closed). One timer per
-    /// exchange: answer parts only note the time, and the timer re-arms itself for what is left.
-    private func armAnswerTimer(_ exchange: Exchange, in delay: TimeAmount) {
+    /// Before the status line, `upstream_timeout` after the last request byte (then 504); once
+    /// the answer streams, `upstream_timeout` without a byte (then the client connection is
+    /// closed). Exchanges and answer parts only note times; when the timer fires it looks at the
+    /// current exchange and re-arms itself for what is left, or times the exchange out. A fire
+    /// for an exchange that has ended is a no-op (`ExchangeStateMachine.timeout()`).
+    private func armAnswerTimer(in delay: TimeAmount) {
         guard let context else { return }
-        let id = exchange.id
-        exchange.timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
-            guard let current = self.exchange, current.id == id else { return }
-            if let last = current.answerActivity {
-                let quiet = NIODeadline.now() - last
-                if quiet < shared.upstreamTimeout { return armAnswerTimer(current, in: shared.upstreamTimeout - quiet) }
-            } else {
-                current.status = "504"
-            }
-            perform(current.machine.timeout(), current)
+        answerTimer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+            answerTimer = nil
+            guard let current = self.exchange, let sentAt = current.sentAt else { return }
+            let quiet = NIODeadline.now() - (current.answerActivity ?? sentAt)
+            if quiet < shared.upstreamTimeout { return armAnswerTimer(in: shared.upstreamTimeout - quiet) }
+            let action = current.machine.timeout()
+            if case .respondError = action { current.status = "504" }
+            perform(action, current)
         }
     }
 
@@ -397,7 +398,6 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func finish(_ exchange: Exchange, keepExchange: Bool = false) {
-        exchange.timer?.cancel()
         record(exchange)
         if !keepExchange, self.exchange === exchange { self.exchange = nil }
     }

@@ -22,6 +22,8 @@ final class RecordingUpstream: @unchecked Sendable {
         /// Answers the first request of each connection like the agent, then closes the
         /// connection on the second without answering (an idle timeout racing a reuse).
         case closeOnSecondRequest
+        /// Answers the first request it receives like the agent, then never answers again.
+        case hangAfterFirst
     }
 
     struct Recorded: Sendable {
@@ -130,8 +132,12 @@ final class RecordingUpstream: @unchecked Sendable {
                 }
                 behaviour = .agent
             }
+            if case .hangAfterFirst = behaviour {
+                guard upstream.requests.count == 1 else { return }
+                behaviour = .agent
+            }
             switch behaviour {
-            case .closeOnSecondRequest:
+            case .closeOnSecondRequest, .hangAfterFirst:
                 return
             case .hang:
                 return
