@@ -7,6 +7,15 @@ import TraceCompatProxy
     typealias Machine = ExchangeStateMachine
     let part = ByteBuffer(bytes: [1, 2, 3])
 
+    /// A bodyless request forwarded whole on a new connection, waiting for the agent's answer.
+    static func awaitingAnswer() -> Machine {
+        var machine = Machine(mode: .forward, maxBodyBytes: 100)
+        _ = machine.requestHead(contentLength: 0)
+        _ = machine.upstreamConnected()
+        _ = machine.requestEnd()
+        return machine
+    }
+
     @Test func bodyPartsWaitForTheUpstreamConnectionInOrder() {
         var machine = Machine(mode: .forward, maxBodyBytes: 100)
         #expect(machine.requestHead(contentLength: 6) == .connectUpstream)
@@ -70,10 +79,7 @@ import TraceCompatProxy
     }
 
     @Test func timeoutBeforeTheAnswerIs504AndLateAnswersAreIgnored() {
-        var machine = Machine(mode: .forward, maxBodyBytes: 100)
-        _ = machine.requestHead(contentLength: 0)
-        _ = machine.upstreamConnected()
-        _ = machine.requestEnd()
+        var machine = Self.awaitingAnswer()
         #expect(machine.timeout() == .respondError(.upstreamTimeout, closeClient: false, dropUpstream: true))
         #expect(machine.upstreamResponseHead() == .none)
         #expect(machine.upstreamResponseEnd(keepAlive: true) == .none)
@@ -81,10 +87,7 @@ import TraceCompatProxy
     }
 
     @Test func timeoutWhileTheAnswerStallsClosesTheClient() {
-        var machine = Machine(mode: .forward, maxBodyBytes: 100)
-        _ = machine.requestHead(contentLength: 0)
-        _ = machine.upstreamConnected()
-        _ = machine.requestEnd()
+        var machine = Self.awaitingAnswer()
         _ = machine.upstreamResponseHead()
         _ = machine.upstreamResponseBody()
         // The status line was relayed already: no 504 can be sent, the client sees the answer cut.
@@ -95,28 +98,19 @@ import TraceCompatProxy
     }
 
     @Test func timeoutAfterTheAnswerEndedDoesNothing() {
-        var machine = Machine(mode: .forward, maxBodyBytes: 100)
-        _ = machine.requestHead(contentLength: 0)
-        _ = machine.upstreamConnected()
-        _ = machine.requestEnd()
+        var machine = Self.awaitingAnswer()
         _ = machine.upstreamResponseHead()
         _ = machine.upstreamResponseEnd(keepAlive: true)
         #expect(machine.timeout() == .none)
     }
 
     @Test func upstreamClosingBeforeTheAnswerIs502() {
-        var machine = Machine(mode: .forward, maxBodyBytes: 100)
-        _ = machine.requestHead(contentLength: 0)
-        _ = machine.upstreamConnected()
-        _ = machine.requestEnd()
+        var machine = Self.awaitingAnswer()
         #expect(machine.upstreamClosed() == .respondError(.upstreamUnreachable, closeClient: false, dropUpstream: true))
     }
 
     @Test func upstreamClosingMidAnswerClosesTheClient() {
-        var machine = Machine(mode: .forward, maxBodyBytes: 100)
-        _ = machine.requestHead(contentLength: 0)
-        _ = machine.upstreamConnected()
-        _ = machine.requestEnd()
+        var machine = Self.awaitingAnswer()
         _ = machine.upstreamResponseHead()
         #expect(machine.upstreamClosed() == .closeClient(.upstreamReset, dropUpstream: true))
         #expect(machine.clientClosed() == .abandon(nil, dropUpstream: false))
@@ -143,10 +137,7 @@ import TraceCompatProxy
     }
 
     @Test func upstreamThatClosedAfterItsAnswerIsNotAnError() {
-        var machine = Machine(mode: .forward, maxBodyBytes: 100)
-        _ = machine.requestHead(contentLength: 0)
-        _ = machine.upstreamConnected()
-        _ = machine.requestEnd()
+        var machine = Self.awaitingAnswer()
         _ = machine.upstreamResponseHead()
         _ = machine.upstreamResponseEnd(keepAlive: false)
         #expect(machine.upstreamClosed() == .none)
