@@ -138,6 +138,34 @@ import TraceCompatProxy
     }
 }
 
+@Suite struct PipeliningTests {
+    /// HTTP/1.1 pipelining: three requests in one write are forwarded one after the other and
+    /// answered in order on the same connection.
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        let harness = try await ProxyHarness.start()
+        let raw = try await RawConnection.connect(harness.address)
+        let received = ReceivedBytes()
+        try await raw.channel.pipeline.addHandler(received).get()
+        let requests: [UInt8] = Array("POST /v0.4/traces HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n".utf8) + [0x90]
+            + Array("GET /info HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+            + Array("PUT /v0.5/traces HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n".utf8) + [0x92, 0x90]
+            + Array("\r\n0\r\n\r\n".utf8)
+        try await raw.write(requests)
+        func answers() -> Int { received.text.components(separatedBy: "HTTP/1.1 200 OK").count - 1 }
+        for _ in 0..<300 where answers() < 3 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(answers() == 3)
+        let text = received.text
+        let traces = text.range(of: "rate_by_service"), info = text.range(of: "\"version\"")
+        #expect(traces != nil && info != nil && traces!.lowerBound < info!.lowerBound, "the answers come in request order")
+        #expect(text.components(separatedBy: "rate_by_service").count - 1 == 2)
+        let upstream = harness.upstream!.requests
+        #expect(upstream.map(\.uri) == ["/v0.4/traces", "/info", "/v0.5/traces"])
+        #expect(upstream.map(\.body) == [[0x90], [], [0x92, 0x90]])
+        await raw.close()
+        await harness.stop()
+    }
+}
+
 /// Collects what a raw connection receives.
 final class ReceivedBytes: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
