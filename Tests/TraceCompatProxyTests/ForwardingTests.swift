@@ -166,6 +166,35 @@ import TraceCompatProxy
     }
 }
 
+@Suite struct ConnectionLifecycleTests {
+    /// A request NIO cannot parse gets 400 and its connection closed; others are served.
+    @Test(.timeLimit(.minutes(1))) func malformedRequestGets400AndTheProxyKeepsServing() async throws {
+        let harness = try await ProxyHarness.start()
+        let raw = try await RawConnection.connect(harness.address)
+        let received = ReceivedBytes()
+        try await raw.channel.pipeline.addHandler(received).get()
+        try await raw.write("NOT HTTP AT ALL\r\n\r\n")
+        try await raw.channel.closeFuture.get()
+        #expect(received.text.hasPrefix("HTTP/1.1 400"))
+        #expect(try await TestClient.request(harness.address, .GET, "/info").status == 200)
+        await harness.stop()
+    }
+
+    /// Shutdown lets the exchange in flight finish (a 0.6 s answer), then closes its connection.
+    @Test func shutdownFinishesTheExchangeInFlightThenCloses() async throws {
+        let harness = try await ProxyHarness.start(upstream: .slowAnswer)
+        let client = try await TestClient.connect(harness.address)
+        async let answer = client.send(.GET, "/info")
+        try await Task.sleep(for: .milliseconds(150))
+        await harness.proxy.shutdown(grace: .seconds(5))
+        let finished = try await answer
+        #expect(finished.status == 200)
+        #expect(finished.body.count == 60)
+        await #expect(throws: (any Error).self) { _ = try await client.send(.GET, "/info") }
+        await harness.upstream?.stop()
+    }
+}
+
 /// Collects what a raw connection receives.
 final class ReceivedBytes: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer

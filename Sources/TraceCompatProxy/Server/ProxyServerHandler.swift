@@ -96,6 +96,22 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Answer parts written to the client since the last flush (flushed at the end of the
     /// agent's read batch, or with the answer's end).
     private var clientAwaitingFlush = false
+    /// True from a request's head to its end: its parts belong to `exchange`.
+    private var requestInProgress = false
+    /// HTTP/1.1 pipelining: parts of requests that arrived while the previous exchange was still
+    /// waiting for its answer, handled in order once it is over. (This replaces NIO's
+    /// `HTTPServerPipelineHandler`, which paused and resumed reading around every exchange: two
+    /// `epoll_ctl` calls per request for the pipelining tracers never do.)
+    private var held: CircularBuffer<HTTPServerRequestPart> = []
+    private var heldBytes = 0
+    /// Reading from the client stops while this much is held (and while the agent's connection
+    /// cannot take more).
+    static let heldBytesLimit = 1 << 20
+    private var upstreamWritable = true
+    private var clientReading = true
+    private var drainScheduled = false
+    /// The proxy is shutting down: close once the exchange in progress is answered.
+    private var quiescing = false
 
     init(shared: ProxyShared, role: ListenerRole) {
         self.shared = shared
@@ -108,10 +124,20 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: client events
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if !held.isEmpty || (exchange != nil && !requestInProgress) {
+            hold(part)
+            return
+        }
         insideClientRead = true
         defer { insideClientRead = false }
-        switch unwrapInboundIn(data) {
+        handle(part, context: context)
+    }
+
+    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
+            requestInProgress = true
             start(head)
         case .body(let body):
             guard let exchange else { return }
@@ -126,9 +152,28 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             perform(action, exchange, body: body)
         case .end:
+            requestInProgress = false
             guard let exchange else { return }
             teeRequest(exchange)
             perform(exchange.machine.requestEnd(), exchange)
+        }
+    }
+
+    /// A request NIO could not parse (already answered `400` with `Connection: close` by
+    /// `HTTPServerProtocolErrorHandler`) or an I/O error: the connection cannot go on.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    /// Graceful shutdown (`ProxyServer.shutdown`): an idle connection closes at once, a busy one
+    /// after its answer (with `Connection: close` when the answer has not started).
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
+        quiescing = true
+        if let exchange {
+            exchange.closeAfterResponse = true
+        } else if held.isEmpty {
+            context.close(promise: nil)
         }
     }
 
@@ -194,6 +239,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 exchange.teeBody = TeeBody()
             }
         }
+        if quiescing { exchange.closeAfterResponse = true }
         self.exchange = exchange
         let declared = head.headers.first(name: "content-length").flatMap(Int.init)
         let action = exchange.machine.requestHead(contentLength: declared)
@@ -399,7 +445,43 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func finish(_ exchange: Exchange, keepExchange: Bool = false) {
         record(exchange)
-        if !keepExchange, self.exchange === exchange { self.exchange = nil }
+        if !keepExchange, self.exchange === exchange {
+            self.exchange = nil
+            if !held.isEmpty { scheduleDrain() }
+        }
+    }
+
+    // MARK: pipelining
+
+    private func hold(_ part: HTTPServerRequestPart) {
+        if case .body(let body) = part { heldBytes += body.readableBytes }
+        held.append(part)
+        updateClientReads()
+    }
+
+    /// Handles held parts on the next loop tick (not inside the call that ended the exchange).
+    private func scheduleDrain() {
+        guard !drainScheduled, let context else { return }
+        drainScheduled = true
+        context.eventLoop.assumeIsolated().execute { [self] in
+            drainScheduled = false
+            guard let context = self.context else { return }
+            while exchange == nil || requestInProgress, let part = held.popFirst() {
+                if case .body(let body) = part { heldBytes -= body.readableBytes }
+                handle(part, context: context)
+            }
+            flushUpstream()
+            updateClientReads()
+        }
+    }
+
+    /// Reads from the client while the agent's connection can take more and little is held.
+    private func updateClientReads() {
+        guard let context else { return }
+        let wanted = upstreamWritable && heldBytes < Self.heldBytesLimit && held.count < 4096
+        guard wanted != clientReading else { return }
+        clientReading = wanted
+        context.channel.setOption(ChannelOptions.autoRead, value: wanted).whenFailure { _ in }
     }
 
     private func record(_ exchange: Exchange) {
@@ -477,6 +559,7 @@ extension ProxyServerHandler: UpstreamResponseDelegate {
     }
 
     func upstreamWritabilityChanged(isWritable: Bool) {
-        context?.channel.setOption(ChannelOptions.autoRead, value: isWritable).whenFailure { _ in }
+        upstreamWritable = isWritable
+        updateClientReads()
     }
 }
