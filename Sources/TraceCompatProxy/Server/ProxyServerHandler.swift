@@ -192,6 +192,8 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         answerTimer?.cancel()
         answerTimer = nil
+        held.removeAll()  // pipelined requests of a client that left are not sent on its behalf
+        heldBytes = 0
         flushUpstream()
         if let exchange {
             perform(exchange.machine.clientClosed(), exchange)
