@@ -138,6 +138,10 @@ public final class Analyzer {
         driverSpans.removeAll(keepingCapacity: true)
 
         var currentTrace = -1
+        // The spans' own time window: what the report's started_at / updated_at and the header
+        // findings use, so that an audit of old captures shows when the traffic happened, not
+        // when the files were copied (receivedAt is then a file time).
+        var earliest = Int64.max, latest: Int64 = 0
         let summary: PayloadSummary
         do {
             summary = try request.body.withUnsafeBytes { bytes in
@@ -145,6 +149,10 @@ public final class Analyzer {
                     if span.traceIndex != currentTrace {
                         resolveTwins()
                         currentTrace = span.traceIndex
+                    }
+                    if span.start > 0 {
+                        earliest = min(earliest, span.start)
+                        latest = max(latest, span.start)
                     }
                     judge(span, fallback: at)
                 }
@@ -164,6 +172,13 @@ public final class Analyzer {
         delta.traffic.tracePayloads[format.rawValue] = 1
         delta.traffic.traces = summary.traces
         delta.traffic.spans = summary.spans
+        var first = at, last = at
+        if latest > 0 {
+            first = ReportTime(nanoseconds: earliest)
+            last = ReportTime(nanoseconds: latest)
+            delta.startedAt = first
+            delta.updatedAt = last
+        }
 
         let tracer = request.header("Datadog-Meta-Tracer-Version") ?? ""
         let python = request.header("Datadog-Meta-Lang-Version") ?? ""
@@ -175,11 +190,11 @@ public final class Analyzer {
             if !python.isEmpty { s.pythonVersions[python] = 1 }
             delta.services[app.view] = s
             if !python.isEmpty && V4PythonRule.isUnsupported(python) {
-                delta.findings.append(Finding(rule: .python, service: app.view, kind: python, firstSeen: at,
+                delta.findings.append(Finding(rule: .python, service: app.view, kind: python, firstSeen: first, lastSeen: last,
                                               evidence: "Datadog-Meta-Lang-Version: \(python)"))
             }
             if !tracer.isEmpty && V4TracerRule.isBehind(tracer) {
-                delta.findings.append(Finding(rule: .tracer, service: app.view, kind: tracer, firstSeen: at,
+                delta.findings.append(Finding(rule: .tracer, service: app.view, kind: tracer, firstSeen: first, lastSeen: last,
                                               evidence: "Datadog-Meta-Tracer-Version: \(tracer)"))
             }
         }
@@ -362,7 +377,7 @@ public final class Analyzer {
     // MARK: - Telemetry
 
     private func analyzeTelemetry(_ request: CapturedRequest, endpoint: String) {
-        let at = ReportTime(request.receivedAt)
+        var at = ReportTime(request.receivedAt)
         var delta = Report()
         delta.startedAt = at
         delta.updatedAt = at
@@ -373,6 +388,12 @@ public final class Analyzer {
             recordDecodeError(into: &delta, source: request.source, endpoint: endpoint, reason: error.reason, offset: error.offset, at: at)
             store.record(delta)
             return
+        }
+        if message.tracerTime > 0 {
+            // The tracer's own clock (`tracer_time`): when it happened, for captured files too.
+            at = ReportTime(milliseconds: Int64((message.tracerTime * 1000).rounded(.down)))
+            delta.startedAt = at
+            delta.updatedAt = at
         }
         let app = message.application
         let lang = app.languageName.isEmpty ? (Self.language(of: request) ?? "python") : app.languageName.lowercased()

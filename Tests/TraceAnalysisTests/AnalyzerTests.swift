@@ -148,6 +148,29 @@ func judge(_ requests: CapturedRequest...) -> Report {
         #expect(r.internalStructTags.first?.kind == "internal")
     }
 
+    /// Old captures audited today: the report's window and the findings' times are when the
+    /// traffic happened (span starts, telemetry tracer_time), not when the files were received.
+    @Test func timesComeFromTheTrafficNotFromWhenItWasReceived() {
+        let today = Date(timeIntervalSince1970: 1_800_000_000)
+        var payload = traces([MP.span(name: "a", meta: ["x": "True"])], tracer: "2.9.0", python: "3.8.10")
+        payload.receivedAt = today
+        let spans = judge(payload)
+        let spanTime: Int64 = 1_700_000_000_000  // MP.span's start, in ms
+        #expect(spans.startedAt?.milliseconds == spanTime && spans.updatedAt?.milliseconds == spanTime)
+        for rule in [RuleID.python, .tracer, .tagRepr] {
+            #expect(spans.findings.first { $0.rule == rule }?.firstSeen.milliseconds == spanTime, "\(rule)")
+        }
+        var message = telemetry(#"{"request_type":"app-started","tracer_time":1600000000,"application":{"service_name":"api","language_name":"python","language_version":"3.8.10","tracer_version":"2.9.0"},"payload":{}}"#)
+        message.receivedAt = today
+        let told = judge(message)
+        #expect(told.startedAt?.milliseconds == 1_600_000_000_000)
+        #expect(told.findings.first { $0.rule == .tracer }?.firstSeen.milliseconds == 1_600_000_000_000)
+        // Without times of its own (no tracer_time), the time of receipt.
+        var untimed = telemetry(#"{"request_type":"app-started","application":{"service_name":"api","language_name":"python","language_version":"3.12.1","tracer_version":"3.19.9"},"payload":{}}"#)
+        untimed.receivedAt = today
+        #expect(judge(untimed).startedAt?.milliseconds == 1_800_000_000_000)
+    }
+
     @Test func telemetryRules() {
         let json = """
         {"request_type":"message-batch","tracer_time":1700000000,
