@@ -9,6 +9,11 @@ struct HTMLReport {
 
     init(report: Report) { self.report = report }
 
+    /// A time for a table cell: the ISO 8601 text, allowed to wrap between date and time.
+    static func time(_ t: ReportTime) -> String {
+        t.iso8601.replacingOccurrences(of: "T", with: "<wbr>T")
+    }
+
     static func esc(_ s: String) -> String {
         var o = ""
         o.reserveCapacity(s.count)
@@ -58,9 +63,10 @@ struct HTMLReport {
         put("<html lang=\"en\"><head><meta charset=\"utf-8\"><title>dd-trace-py v4 readiness report</title>")
         put("""
         <style>
-        body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;color:#222}
+        body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1400px;padding:0 1rem;color:#222}
         table{border-collapse:collapse;margin:0.5rem 0 1.5rem;width:100%;font-size:14px}
         th,td{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top}
+        td{overflow-wrap:break-word} td.t{overflow-wrap:anywhere} td.w{min-width:9em} td.id{white-space:nowrap} .scroll{overflow-x:auto}
         th{background:#f3f0f8} td.n{text-align:right}
         .breaks{color:#b00020;font-weight:bold} .changes{color:#a15c00;font-weight:bold} .check{color:#1a5fb4}
         .found{font-weight:bold} code{background:#f5f5f5;padding:0 3px}
@@ -97,11 +103,11 @@ struct HTMLReport {
         }
 
         put("<h2>Findings</h2>")
-        put("<table id=\"findings\"><thead><tr><th>Rule</th><th>Severity</th><th>Confidence</th><th>Service</th><th>Where</th><th>Key</th><th>Detail</th><th>Count</th><th>First seen</th><th>Last seen</th><th>Example</th><th>Fix</th></tr></thead><tbody>")
+        put("<div class=\"scroll\"><table id=\"findings\"><thead><tr><th>Rule</th><th>Severity</th><th>Confidence</th><th>Service</th><th>Where</th><th>Key</th><th>Detail</th><th>Count</th><th>First seen</th><th>Last seen</th><th>Example</th><th>Fix</th></tr></thead><tbody>")
         for f in r.findings {
-            put("<tr class=\"finding\" data-rule=\"\(f.rule.rawValue)\"><td>\(f.rule.rawValue)</td><td class=\"\(f.severity.rawValue)\">\(f.severity.rawValue)</td><td>\(f.confidence.rawValue)</td><td>\(Self.esc(f.service))</td><td>\(Self.esc(Wording.whereText(f)))</td><td>\(Self.esc(f.key ?? ""))</td><td>\(Self.esc(Wording.detail(f)))</td><td class=\"n\">\(f.count)</td><td>\(f.firstSeen.iso8601)</td><td>\(f.lastSeen.iso8601)</td><td><code>\(Self.esc(Wording.example(f)))</code></td><td>\(Self.esc(f.fix))</td></tr>")
+            put("<tr class=\"finding\" data-rule=\"\(f.rule.rawValue)\"><td class=\"id\">\(f.rule.rawValue)</td><td class=\"\(f.severity.rawValue)\">\(f.severity.rawValue)</td><td>\(f.confidence.rawValue)</td><td>\(Self.esc(f.service))</td><td class=\"t w\">\(Self.esc(Wording.whereText(f)))</td><td>\(Self.esc(f.key ?? ""))</td><td>\(Self.esc(Wording.detail(f)))</td><td class=\"n\">\(f.count)</td><td>\(Self.time(f.firstSeen))</td><td>\(Self.time(f.lastSeen))</td><td class=\"t\"><code>\(Self.esc(Wording.example(f)))</code></td><td class=\"t w\">\(Self.esc(f.fix))</td></tr>")
         }
-        put("</tbody></table>")
+        put("</tbody></table></div>")
         if r.findings.isEmpty { put("<p>No findings.</p>") }
 
         put("<h2>What was seen</h2><table id=\"traffic\"><tbody>")

@@ -183,7 +183,9 @@ func report(_ findings: [Finding], spans: Int = 10, requests: [String: Int] = ["
         #expect(html.contains("<table id=\"findings\">"))
         let body = html.components(separatedBy: "<table id=\"findings\">")[1].components(separatedBy: "</table>")[0]
         #expect(body.components(separatedBy: "<tr class=\"finding\"").count - 1 == 3)
-        for f in r.findings { #expect(body.contains("<td>\(f.rule.rawValue)</td>")) }
+        for f in r.findings { #expect(body.contains("<td class=\"id\">\(f.rule.rawValue)</td>")) }
+        #expect(html.contains("<div class=\"scroll\"><table id=\"findings\">"), "a wide table scrolls inside the page")
+        #expect(body.contains("<wbr>T"), "times may wrap between date and time")
         #expect(html.contains("s&lt;b&gt;") && !html.contains("s<b>"))
         #expect(html.contains("<svg"))
         #expect(!html.contains("http://") && !html.contains("https://") || html.contains("http://www.w3.org/2000/svg"))
