@@ -112,6 +112,8 @@ public struct ExchangeStateMachine: Sendable {
     }
 
     public var isComplete: Bool { request == .complete && (response == .complete || response == .answeredByProxy) }
+    /// The client's request has not ended yet (its parts still belong to this exchange).
+    public var isReceivingRequest: Bool { request == .receiving }
 
     /// The client sent a request head. `contentLength` as declared, if any.
     public mutating func requestHead(contentLength: Int?) -> Action {

@@ -96,8 +96,6 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Answer parts written to the client since the last flush (flushed at the end of the
     /// agent's read batch, or with the answer's end).
     private var clientAwaitingFlush = false
-    /// True from a request's head to its end: its parts belong to `exchange`.
-    private var requestInProgress = false
     /// HTTP/1.1 pipelining: parts of requests that arrived while the previous exchange was still
     /// waiting for its answer, handled in order once it is over. (This replaces NIO's
     /// `HTTPServerPipelineHandler`, which paused and resumed reading around every exchange: two
@@ -107,6 +105,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Reading from the client stops while this much is held (and while the agent's connection
     /// cannot take more).
     static let heldBytesLimit = 1 << 20
+    static let heldPartsLimit = 4096
     private var upstreamWritable = true
     private var clientReading = true
     private var drainScheduled = false
@@ -125,7 +124,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
-        if !held.isEmpty || (exchange != nil && !requestInProgress) {
+        if !held.isEmpty || previousRequestUnanswered {
             hold(part)
             return
         }
@@ -137,7 +136,6 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch part {
         case .head(let head):
-            requestInProgress = true
             start(head)
         case .body(let body):
             guard let exchange else { return }
@@ -152,7 +150,6 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             perform(action, exchange, body: body)
         case .end:
-            requestInProgress = false
             guard let exchange else { return }
             teeRequest(exchange)
             perform(exchange.machine.requestEnd(), exchange)
@@ -226,9 +223,10 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         let exchange = Exchange(id: nextID, head: head, endpoint: endpoint,
                                 machine: ExchangeStateMachine(mode: mode, maxBodyBytes: shared.configuration.maxBodyBytes))
         exchange.isAgentTraffic = agentTraffic
+        let declared = head.headers.first(name: "content-length").flatMap(Int.init)
         if shared.configuration.analysis, agentTraffic, endpoint.tee.keepsRequestBody {
             exchange.teeQueue = shared.queue
-            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > 0, length <= exchange.machine.maxBodyBytes {
+            if let length = declared, length > 0, length <= exchange.machine.maxBodyBytes {
                 // The whole declared body is counted against queue_max_bytes up front, so that a
                 // body that cannot fit is refused before any of it is kept.
                 if shared.queue.reserve(length) {
@@ -243,7 +241,6 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         if quiescing { exchange.closeAfterResponse = true }
         self.exchange = exchange
-        let declared = head.headers.first(name: "content-length").flatMap(Int.init)
         let action = exchange.machine.requestHead(contentLength: declared)
         if case .respondError = action {} else if head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }), let context {
             // The proxy takes the body whatever the agent would say, so it invites it at once
@@ -455,6 +452,13 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     // MARK: pipelining
 
+    /// The current exchange has its whole request and waits for (or writes) its answer: a new
+    /// request part belongs to the next request and waits in `held`.
+    private var previousRequestUnanswered: Bool {
+        guard let exchange else { return false }
+        return !exchange.machine.isReceivingRequest
+    }
+
     private func hold(_ part: HTTPServerRequestPart) {
         if case .body(let body) = part { heldBytes += body.readableBytes }
         held.append(part)
@@ -468,7 +472,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.eventLoop.assumeIsolated().execute { [self] in
             drainScheduled = false
             guard let context = self.context else { return }
-            while exchange == nil || requestInProgress, let part = held.popFirst() {
+            while !previousRequestUnanswered, let part = held.popFirst() {
                 if case .body(let body) = part { heldBytes -= body.readableBytes }
                 handle(part, context: context)
             }
@@ -480,7 +484,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Reads from the client while the agent's connection can take more and little is held.
     private func updateClientReads() {
         guard let context else { return }
-        let wanted = upstreamWritable && heldBytes < Self.heldBytesLimit && held.count < 4096
+        let wanted = upstreamWritable && heldBytes < Self.heldBytesLimit && held.count < Self.heldPartsLimit
         guard wanted != clientReading else { return }
         clientReading = wanted
         context.channel.setOption(ChannelOptions.autoRead, value: wanted).whenFailure { _ in }
