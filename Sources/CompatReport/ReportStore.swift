@@ -78,8 +78,8 @@ public final class ReportStore: @unchecked Sendable {
     public func countProxyError(_ kind: String, endpoint: String) {
         let e = Self.normalise(endpoint)
         pendingLock.withLock {
-            let seen = pendingProxyErrors[kind] ?? [:]
-            pendingProxyErrors[kind, default: [:]][bounded(e, in: seen), default: 0] += 1
+            let key = bounded(e, in: pendingProxyErrors[kind] ?? [:])  // no copy held across the update
+            pendingProxyErrors[kind, default: [:]][key, default: 0] += 1
         }
     }
 

@@ -62,7 +62,6 @@ public final class AnalysisQueue: @unchecked Sendable {
         for thread in self.threads { thread.start() }
     }
 
-
     /// Payloads waiting (not counting ones being analysed).
     public var depth: Int {
         condition.lock()
@@ -184,9 +183,10 @@ public final class AnalysisQueue: @unchecked Sendable {
 /// when CPU is short forwarding goes first and the queue overflows into `not_analysed` instead of
 /// answers waiting.
 public enum AnalysisPriority: String, Sendable, Equatable, CaseIterable {
-    /// `SCHED_IDLE`: analysis runs only on CPU nothing else wants (the default). In the harness
-    /// (2 cores, medium payloads at half the maximum rate) p99 went from 3 to 4.7 ms with `low`
-    /// to 1.1 to 1.6 ms, and more payloads went `not_analysed` (59% against 30%).
+    /// `SCHED_IDLE`: analysis runs only on CPU nothing else wants (the default). In a quick A/B
+    /// (the proxy alone, 2 cores, medium payloads at 3,500 req/s) p99 went from 3.1 to 4.8 ms
+    /// with `low` to 1.1 to 1.6 ms, and more payloads went `not_analysed` (59% against 30%);
+    /// see Benchmarks/RESULTS.md for the harness runs.
     case idle
     /// Nice 10: analysis still gets a share of a busy CPU (more of the traffic analysed under
     /// load, answers a few milliseconds later at p99 when the CPU is saturated).
