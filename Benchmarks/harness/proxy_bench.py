@@ -267,7 +267,7 @@ class Harness:
         warm = 4 if mix == "large" else 100
         self.replay(paths, port, count=warm, connections=self.a.connections, verify=False, timeout=timeout)
         row = {"kind": kind, "mix": mix}
-        analysed = kind in ("tc", "tc-low")
+        analysed = kind in ANALYSED
         report_before = self.analysis_snapshot(port, wait_idle=True) if analysed else None
         cpu0 = tree_cpu(pid) if pid else 0.0
         an0 = thread_cpu(pid) if analysed else {}
@@ -369,6 +369,7 @@ def stub_check(before, after, r, digests):
 
 
 # --- the table ----------------------------------------------------------------------------------
+ANALYSED = ("tc", "tc-low")  # the paths whose proxy analyses (their analysis is measured too)
 NAMES = {"direct": "direct (replay → stub)", "tc": "trace-compat, analysis on", "tc-noan": "trace-compat --no-analysis",
          "tc-low": "trace-compat, analysis on, --analysis-priority low",
          "nginx": "nginx proxy_pass", "testagent": "ddapm-test-agent --agent-url"}
@@ -428,7 +429,7 @@ def tables(rows, integrity, mixes_desc, meta):
     out.append("| mix | run | spans answered 2xx | spans analysed | payloads not_analysed | analysed spans/s (wall) | analysis thread CPU s | spans per analysis CPU second |")
     out.append("|---|---|---:|---:|---:|---:|---:|---:|")
     for mix in mixes_desc:
-        for kind in ("tc", "tc-low"):
+        for kind in ANALYSED:
             r = by.get((kind, mix))
             if not r:
                 continue
