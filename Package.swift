@@ -37,6 +37,8 @@ let package = Package(
         .systemLibrary(name: "CMalloc"),
         // Zero-copy msgpack reader over borrowed bytes.
         .target(name: "MessagePack"),
+        // The CLI's text output: the one JSON string escaper (JSONWriter), Python's bytes repr, tables.
+        .target(name: "TextOutput"),
         // Datadog trace payloads (v0.4, v0.5) as SpanView visits.
         .target(name: "TracePayload", dependencies: ["MessagePack"]),
         // The dd-trace-py v4 rules, one file each.
@@ -74,12 +76,14 @@ let package = Package(
             name: "trace-compat",
             dependencies: [
                 "MessagePack", "TracePayload", "CompatRules", "CompatReport", "TraceAnalysis",
-                "TraceCompatProxy", "TraceReplay",
+                "TraceCompatProxy", "TraceReplay", "TextOutput",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "TextOutputTests", dependencies: ["TextOutput"]),
         .testTarget(name: "MessagePackTests", dependencies: ["MessagePack", "CMsgpack"]),
         .testTarget(name: "TracePayloadTests", dependencies: ["TracePayload", "MessagePack", "CMsgpack"]),
         .testTarget(name: "CompatRulesTests", dependencies: ["CompatRules", "TracePayload"]),

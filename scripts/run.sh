@@ -16,6 +16,21 @@ upstream=${TRACE_COMPAT_UPSTREAM:-http://127.0.0.1:8126}
 report=${TRACE_COMPAT_REPORT:-$repo/.run/trace-compat-report.json}
 config=$repo/Config/trace-compat.yaml
 
+# Is the listen address taken (a second `make run`)? Checked before building, so the answer is one
+# line instead of a success banner followed by the proxy's bind error.
+address_in_use() {
+  case $listen in
+    unix://*) [ -S "${listen#unix://}" ] && curl -s --max-time 2 --unix-socket "${listen#unix://}" -o /dev/null http://x/ ;;
+    *) local host=${listen%:*} port=${listen##*:}
+       host=${host#[}; host=${host%]}
+       (exec 3<>"/dev/tcp/${host:-127.0.0.1}/$port") 2>/dev/null ;;
+  esac
+}
+if address_in_use; then
+  echo "run: $listen is already in use (another trace-compat running? stop it, or choose another address: TRACE_COMPAT_LISTEN=127.0.0.1:8137 make run)" >&2
+  exit 1
+fi
+
 scripts/install-deps.sh
 echo "run: building trace-compat (release; the first build takes a few minutes)…" >&2
 "$swift" build -c release --product trace-compat
@@ -56,8 +71,11 @@ trace-compat proxy — $mode
                            (unix socket instead: TRACE_COMPAT_LISTEN=unix:///tmp/trace-compat.sock make run,
                             then DD_TRACE_AGENT_URL=unix:///tmp/trace-compat.sock)
   Live report:             $admin
-  Report files:            $report (+ .md and .html beside it), written periodically and on Ctrl-C
+  Report files:            $report (+ .md and .html beside it), written periodically and on Ctrl-C;
+                           a new run continues it (TRACE_COMPAT_ARGS=--fresh make run starts over)
   Config:                  $( [ -f "$config" ] && echo "$config" || echo "(no Config/trace-compat.yaml: built-in defaults)" )
+  The CLI:                 $bin  (\`make install\` puts it on PATH as trace-compat)
+                           e.g. $bin report check $report --fail-on breaks
 
 MSG
 exec "$bin" "${args[@]}"

@@ -91,8 +91,9 @@ import Testing
         let r = try Self.run(["--table", try Self.payload("manual-v05").path])
         #expect(r.status == 0)
         let lines = String(decoding: r.stdout, as: UTF8.self).split(separator: "\n")
-        #expect(lines.count == 15)
-        #expect(lines.first?.hasPrefix("manual-svc         web.request") == true)
+        #expect(lines.count == 1 + 15)
+        #expect(lines.first == "service            name                         resource                                      type")
+        #expect(lines.dropFirst().first?.hasPrefix("manual-svc         web.request") == true)
     }
 
     @Test func damagedFileGetsOneLineWithTheOffsetAndExitOne() throws {
@@ -125,5 +126,38 @@ import Testing
         // Read as v0.4, the same bytes are a type error at the string table.
         let wrong = try Self.run(["--format", "v0.4", file.path])
         #expect(wrong.status == 1 && wrong.stderr.contains("byte offset"))
+    }
+
+    /// A missing file says so, naming it, before any guess about its format; nothing reaches stdout.
+    @Test func missingFileIsNoSuchFile() throws {
+        for name in ["/nonexistent/payload.bin", "/nonexistent/001-POST-v0.4_traces.msgpack"] {
+            let r = try Self.run([name])
+            #expect(r.status == 1)
+            #expect(r.stderr == "trace-compat decode: \(name): no such file\n")
+            #expect(r.stdout.isEmpty, "stdout: \(String(decoding: r.stdout, as: UTF8.self))")
+        }
+    }
+
+    /// The decoded .json beside a fixture (or any JSON) is named as JSON, whatever its file name says.
+    @Test func jsonInputIsNamedAsJSON() throws {
+        let decoded = try Self.payload("manual-v04").deletingPathExtension().appendingPathExtension("json")
+        let spaced = try Self.temporaryFile("x-v0.5.msgpack", Array(" \n[ {\"a\": 1} ]".utf8))
+        for file in [decoded, spaced] {
+            let r = try Self.run([file.path])
+            #expect(r.status == 1)
+            let lines = r.stderr.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].hasPrefix("trace-compat decode: \(file.path): this is JSON, not msgpack"), "\(r.stderr)")
+            #expect(r.stdout.isEmpty)
+        }
+        // In msgpack a leading `[` is the integer 91: without JSON after it, the decoder's own error.
+        let notJSON = try Self.temporaryFile("y-v0.4.msgpack", [0x5b, 0x01])
+        let r = try Self.run([notJSON.path])
+        #expect(r.status == 1 && !r.stderr.contains("JSON") && r.stderr.contains("byte offset 0"), "\(r.stderr)")
+    }
+
+    /// With --table too, a file that fails prints nothing (not even the header).
+    @Test func aFailedTableIsEmpty() throws {
+        let r = try Self.run(["--table", "/nonexistent/a-v0.4.msgpack"])
+        #expect(r.status == 1 && r.stdout.isEmpty)
     }
 }

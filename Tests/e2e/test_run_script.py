@@ -43,6 +43,8 @@ def test_run_script_falls_back_to_sink_mode(binary, workdir):
         assert "SINK MODE" in log and nobody in log, log
         assert f"DD_TRACE_AGENT_URL=http://127.0.0.1:{port}" in log, log
         assert f"http://127.0.0.1:{port}/compat/report.html" in log and "report.json" in log, log
+        assert f"The CLI:                 {binary.parent}/trace-compat" in log, log  # how to call it
+        assert "TRACE_COMPAT_ARGS=--fresh make run" in log, log
         traces = requests.put(f"http://127.0.0.1:{port}/v0.4/traces", data=b"\x90",
                               headers={"Content-Type": "application/msgpack"}, timeout=10)
         assert traces.status_code == 200 and "rate_by_service" in traces.json(), traces.text
@@ -61,3 +63,21 @@ def test_run_script_forwards_to_a_live_agent(binary, workdir, agent):
     finally:
         proc.stop()
     assert os.path.exists(workdir / "report.json")
+
+
+def test_second_run_on_a_taken_address_says_so_in_one_line(binary, workdir):
+    """A second `make run`: the address is checked before building and before the banner."""
+    import socket
+    import subprocess
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        env = clean_env(SWIFT=swift_stub(workdir, binary), TRACE_COMPAT_LISTEN=f"127.0.0.1:{port}",
+                        TRACE_COMPAT_UPSTREAM="none", TRACE_COMPAT_REPORT=str(workdir / "report.json"))
+        r = subprocess.run(["bash", str(REPO / "scripts" / "run.sh")], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, r
+    assert r.stdout == "", r.stdout
+    assert r.stderr.splitlines() == [
+        f"run: 127.0.0.1:{port} is already in use (another trace-compat running? stop it, "
+        "or choose another address: TRACE_COMPAT_LISTEN=127.0.0.1:8137 make run)"], r.stderr
