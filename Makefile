@@ -19,7 +19,7 @@ unit: deps ## Swift tests: unit, differential (msgpack-c), integration (real soc
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-test: unit e2e ## everything, including the end-to-end suite with real ddtrace apps
+test: unit e2e deploy-check fleet-e2e ## everything: unit, end-to-end (real ddtrace apps), deploy/ checks, the fleet test
 
 .PHONY: help deps build unit test
 -include mk/*.mk

@@ -78,6 +78,8 @@ let package = Package(
                 "MessagePack", "TracePayload", "CompatRules", "CompatReport", "TraceAnalysis",
                 "TraceCompatProxy", "TraceReplay", "TextOutput",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),

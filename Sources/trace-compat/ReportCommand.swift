@@ -24,19 +24,51 @@ struct ReportCommand: AsyncParsableCommand {
 
     struct Merge: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Merge reports exactly (counts add, first/last seen take min/max).")
-        @Argument(help: "Two or more JSON reports.")
+            abstract: "Merge reports exactly (counts add, first/last seen take min/max).",
+            discussion: """
+                Each source is a JSON report file or a node's live report, \
+                http://HOST:PORT/compat/report.json (fetched in parallel, each within --timeout). \
+                A node that cannot be fetched gets one line on standard error and the others are \
+                still merged; --strict exits 1 instead. A file that cannot be read is always an error.
+                """)
+        @Argument(help: "Two or more JSON reports: files or http://HOST:PORT/compat/report.json URLs.")
         var reports: [String]
         @Option(name: .shortAndLong, help: "Write the merged JSON here (default: standard output).")
         var output: String?
+        @Option(help: "Seconds to wait for each node's report (connect and answer; default 5).")
+        var timeout: Double = ReportFetchLimits.defaultTimeoutSeconds
+        @Flag(help: "Exit 1 when a node's report cannot be fetched, instead of merging the others.")
+        var strict = false
 
         func validate() throws {
             guard reports.count >= 2 else { throw ValidationError("report merge needs at least two reports") }
+            guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds") }
+            for source in reports {
+                do { _ = try ReportFetcher.Target.parse(source) } catch { throw ValidationError("\(source): \(error)") }
+            }
         }
 
         func run() async throws {
-            var merged = try ReportCommand.load(reports[0])
-            for path in reports.dropFirst() { merged = merged.merged(with: try ReportCommand.load(path)) }
+            let loaded = try await ReportCommand.loadAll(reports, timeoutSeconds: timeout)
+            var failed = 0
+            var merged: Report?
+            for (source, result) in zip(reports, loaded) {
+                switch result {
+                case .success(let report):
+                    merged = merged.map { $0.merged(with: report) } ?? report
+                case .failure(let error):
+                    failed += 1
+                    FileHandle.standardError.write(Data("report merge: \(source): unreachable: \(error)\n".utf8))
+                }
+            }
+            if failed > 0 && strict {
+                FileHandle.standardError.write(Data("report merge: \(failed) of \(reports.count) report(s) could not be fetched (--strict)\n".utf8))
+                throw ExitCode(1)
+            }
+            guard let merged else {
+                FileHandle.standardError.write(Data("report merge: no report could be fetched\n".utf8))
+                throw ExitCode(1)
+            }
             let bytes = ReportRenderer.json(merged.finalized())
             if let output {
                 try ReportFile.writeAtomically(bytes, to: output)
@@ -44,6 +76,47 @@ struct ReportCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data(bytes))
             }
         }
+    }
+
+    /// Loads every source in argument order: files at once (a bad file throws), URLs fetched in
+    /// parallel, at most `ReportFetchLimits.maxConcurrentFetches` at a time; a URL that cannot be
+    /// fetched or is not a report comes back as a failure for the caller to report or skip.
+    static func loadAll(_ sources: [String], timeoutSeconds: Double) async throws -> [Result<Report, ReportFetcher.FetchError>] {
+        var results = [Result<Report, ReportFetcher.FetchError>?](repeating: nil, count: sources.count)
+        var remote: [(Int, ReportFetcher.Target)] = []
+        for (i, source) in sources.enumerated() {
+            if let target = try ReportFetcher.Target.parse(source) {
+                remote.append((i, target))
+            } else {
+                results[i] = .success(try load(source))
+            }
+        }
+        try await withThrowingTaskGroup(of: (Int, Result<Report, ReportFetcher.FetchError>).self) { group in
+            var next = 0
+            func startNext() {
+                guard next < remote.count else { return }
+                let (index, target) = remote[next]
+                next += 1
+                group.addTask {
+                    do {
+                        let body = try await ReportFetcher.fetch(target, timeoutSeconds: timeoutSeconds)
+                        do {
+                            return (index, .success(try ReportRenderer.decode(json: body)))
+                        } catch {
+                            return (index, .failure(.init(description: "not a trace-compat report (\(error))")))
+                        }
+                    } catch {
+                        return (index, .failure(.init(description: ReportFetcher.reason(error, timeoutSeconds: timeoutSeconds))))
+                    }
+                }
+            }
+            for _ in 0..<min(ReportFetchLimits.maxConcurrentFetches, remote.count) { startNext() }
+            while let (index, result) = try await group.next() {
+                results[index] = result
+                startNext()
+            }
+        }
+        return results.map { $0! }
     }
 
     struct Render: AsyncParsableCommand {
