@@ -41,7 +41,7 @@ def test_readme_audit_section_works_as_written(workdir):
 
     env = clean_env()
     install = subprocess.run(["make", "install", f"PREFIX={prefix}"], cwd=clone, env=env,
-                             capture_output=True, text=True, timeout=1500)
+                             capture_output=True, text=True, timeout=2400)
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
     assert f"install: trace-compat is at {prefix}/bin/trace-compat" in install.stdout, install.stdout
     assert f"install: {prefix}/bin is NOT on your PATH: call it as {prefix}/bin/trace-compat" in install.stdout, install.stdout

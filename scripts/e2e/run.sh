@@ -3,7 +3,7 @@
 # test agent, each also run directly against the test agent for comparison.
 # Usage: scripts/e2e/run.sh [pytest args…]   (e.g. -k django, -x)
 # Env: TRACE_COMPAT_BIN (default: the debug build from `swift build --show-bin-path`),
-#      E2E_TIMEOUT (seconds for the whole pytest run, default 1800: the newcomer test makes a release build).
+#      E2E_TIMEOUT (seconds for the whole pytest run, default 2700: the newcomer test makes a release build).
 # Logs of every proxy, agent and app run stay under .e2e/ (git-ignored) after the run.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,7 +19,7 @@ rm -rf "$repo/.e2e"
 echo "e2e: trace-compat at $bin; pytest in Tests/e2e (logs under .e2e/)"
 start=$SECONDS
 set +e
-(cd "$repo/Tests/e2e" && TRACE_COMPAT_BIN="$bin" timeout --kill-after=30 "${E2E_TIMEOUT:-1800}" \
+(cd "$repo/Tests/e2e" && TRACE_COMPAT_BIN="$bin" timeout --kill-after=30 "${E2E_TIMEOUT:-2700}" \
   "$repo/.venv/bin/python" -m pytest "$@")
 rc=$?
 set -e
@@ -27,7 +27,7 @@ elapsed=$((SECONDS - start))
 case $rc in
   0) echo "e2e: passed in ${elapsed} s" ;;
   5) echo "e2e: FAILED: pytest collected no test (exit 5); the suite must run" >&2; rc=1 ;;
-  124|137) echo "e2e: FAILED: the suite ran over ${E2E_TIMEOUT:-1800} s and was stopped" >&2 ;;
+  124|137) echo "e2e: FAILED: the suite ran over ${E2E_TIMEOUT:-2700} s and was stopped" >&2 ;;
   *) echo "e2e: FAILED (pytest exit $rc) after ${elapsed} s; logs under .e2e/" >&2 ;;
 esac
 exit $rc
