@@ -50,8 +50,8 @@ public enum ProxyLimits {
     /// `listen(2)` backlog of each listener.
     public static let listenBacklog: Int32 = 1024
     /// How long accepting pauses after `accept(2)` failed with EMFILE/ENFILE/ENOBUFS/ENOMEM
-    /// (NIO's `AcceptBackoffHandler`): without a pause the listener is readable again at once
-    /// and the event loop spins on failing accepts (a whole core at the fd limit).
+    /// (`AcceptBackoff`): without a pause the listener is readable again at once and the event
+    /// loop spins on failing accepts (a whole core at the fd limit).
     public static let acceptBackoff = TimeAmount.seconds(1)
     /// Default `socket_mode` of a unix listening socket: 0722 like the agent's apm socket
     /// (`apm_config.receiver_socket`), so applications running as other users can connect.

@@ -88,8 +88,7 @@ public final class ProxyServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let (backoff, episodeEnd) = AcceptBackoff.handlers(logger: shared.logger, listener: listener)
-                    try channel.pipeline.syncOperations.addHandlers(backoff, episodeEnd)
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoff(logger: shared.logger, listener: listener))
                 }
             }
             .childChannelInitializer { channel in
