@@ -180,7 +180,7 @@ import TraceCompatProxy
         await harness.stop()
     }
 
-    /// Shutdown lets the exchange in flight finish (a 0.6 s answer), then closes its connection.
+    /// Shutdown lets the exchange in flight finish (a 2.4 s answer), then closes its connection.
     @Test func shutdownFinishesTheExchangeInFlightThenCloses() async throws {
         let harness = try await ProxyHarness.start(upstream: .slowAnswer)
         let client = try await TestClient.connect(harness.address)
