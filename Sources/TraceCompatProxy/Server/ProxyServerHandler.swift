@@ -24,18 +24,11 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         /// When the last part of the answer arrived: once set, the answer timer measures silence.
         var answerActivity: NIODeadline?
         var responseHead: HTTPResponseHead?
-        var status = "aborted"
+        var status = ExchangeStatus.aborted
         var requestBytes = 0
         var responseBytes = 0
-        /// Request body kept for analysis (only for analysed endpoints): NIO's buffers, not a copy.
-        var teeBody: TeeBody?
-        /// Bytes of `teeBody` counted against `queue_max_bytes` (`AnalysisQueue.reserve`);
-        /// given back if the exchange ends without handing the body to the queue.
-        var teeReserved = 0
-        /// The body was not kept because it did not fit in `queue_max_bytes`: counted
-        /// `not_analysed` when the request ends.
-        var teeRefused = false
-        var teeQueue: AnalysisQueue?
+        /// The request body kept for analysis (analysed endpoints only): NIO's buffers, not a copy.
+        var tap: AnalysisTap?
         /// Answer body kept for analysis (`GET /info`).
         var teeAnswer: [UInt8]?
         var closeAfterResponse: Bool
@@ -50,33 +43,6 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.endpoint = endpoint
             self.machine = machine
             self.closeAfterResponse = !head.isKeepAlive
-        }
-
-        deinit { teeQueue?.release(teeReserved) }
-
-        /// Keeps `body` for analysis if its bytes fit in `queue_max_bytes`; else drops what was
-        /// kept (forwarding is not affected either way).
-        func keep(_ body: ByteBuffer, allocator: ByteBufferAllocator) {
-            guard teeBody != nil, let queue = teeQueue else { return }
-            let needed = teeBody!.count + body.readableBytes
-            if needed > teeReserved {
-                guard queue.reserve(needed - teeReserved) else { return refuseTee() }
-                teeReserved = needed
-            }
-            teeBody!.append(body, allocator: allocator)
-        }
-
-        /// Stops keeping the body (over `max_body_bytes`: not analysed, not counted).
-        func dropTee() {
-            teeBody = nil
-            teeQueue?.release(teeReserved)
-            teeReserved = 0
-        }
-
-        /// Stops keeping the body because it does not fit: counted `not_analysed` at the end.
-        func refuseTee() {
-            dropTee()
-            teeRefused = true
         }
     }
 
@@ -201,13 +167,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             guard let exchange else { return }
             exchange.requestBytes += body.readableBytes
             let action = exchange.machine.requestBody(body)
-            if exchange.teeBody != nil {
-                if exchange.machine.bodyBytes <= exchange.machine.maxBodyBytes {
-                    exchange.keep(body, allocator: context.channel.allocator)
-                } else {
-                    exchange.dropTee()
-                }
-            }
+            exchange.tap?.keep(body, receivedSoFar: exchange.machine.bodyBytes, allocator: context.channel.allocator)
             perform(action, exchange, body: body)
         case .end:
             guard let exchange, !exchange.machine.isClosed else { return }
@@ -318,19 +278,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         if shared.configuration.analysis, agentTraffic, endpoint.tee.keepsRequestBody {
-            exchange.teeQueue = shared.queue
-            if let length = declared, length > 0, length <= exchange.machine.maxBodyBytes {
-                // The whole declared body is counted against queue_max_bytes up front, so that a
-                // body that cannot fit is refused before any of it is kept.
-                if shared.queue.reserve(length) {
-                    exchange.teeReserved = length
-                    exchange.teeBody = TeeBody()
-                } else {
-                    exchange.teeRefused = true
-                }
-            } else {
-                exchange.teeBody = TeeBody()
-            }
+            exchange.tap = AnalysisTap(queue: shared.queue, declaredLength: declared, maxBodyBytes: exchange.machine.maxBodyBytes)
         }
         if quiescing { exchange.closeAfterResponse = true }
         self.exchange = exchange
@@ -387,7 +335,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 case .success(let connection):
                     upstreamLeased(connection, current)
                 case .failure(let error):
-                    current.status = "error"
+                    current.status = .error
                     let outcome: ProxyOutcome
                     if case .connectTimeout = error as? ChannelError { outcome = .upstreamTimeout } else { outcome = .upstreamUnreachable }
                     current.failureDetail = "\(error)"
@@ -445,7 +393,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             if let sentAt = exchange.sentAt {
                 shared.metrics.recordUpstreamLatency(endpoint: exchange.endpoint.label, nanoseconds: (now - sentAt).nanoseconds)
             }
-            exchange.status = String(upstreamHead.status.code)
+            exchange.status = .http(Int(upstreamHead.status.code))
             if shared.configuration.analysis, exchange.endpoint.tee == .agentInfo, exchange.isAgentTraffic, upstreamHead.status == .ok { exchange.teeAnswer = [] }
             context.write(wrapOutboundOut(.head(clientHead(for: upstreamHead, exchange))), promise: nil)
             clientAwaitingFlush = true
@@ -539,7 +487,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             let quiet = NIODeadline.now() - (current.answerActivity ?? sentAt)
             if quiet < shared.upstreamTimeout { return armAnswerTimer(in: shared.upstreamTimeout - quiet) }
             let action = current.machine.timeout()
-            if case .respondError = action { current.status = "504" }
+            if case .respondError = action { current.status = .http(504) }
             perform(action, current)
         }
     }
@@ -554,16 +502,18 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The request is over: tee it, unless the limit was hit.
     private func teeRequest(_ exchange: Exchange) {
         guard shared.configuration.analysis, exchange.isAgentTraffic, exchange.machine.bodyBytes <= exchange.machine.maxBodyBytes else { return }
-        if exchange.teeRefused {
+        // Requests whose body is not kept are handed over too (the report counts them).
+        let (body, reserved): (TeeBody, Int)
+        switch exchange.tap?.handOff() ?? .offer(TeeBody(), reserved: 0) {
+        case .countNotAnalysed:
             shared.countNotAnalysed(path: exchange.head.uri, endpoint: exchange.endpoint)
             return
+        case .offer(let kept, let bytes):
+            (body, reserved) = (kept, bytes)
         }
         // The head and NIO's body buffers go as they are; the analysis thread builds the
         // `CapturedRequest` and the contiguous body (no copy of the body on the event loop).
-        let forwarded = ForwardedRequest(head: exchange.head, body: exchange.teeBody ?? TeeBody(), receivedAt: Date())
-        exchange.teeBody = nil
-        let reserved = exchange.teeReserved
-        exchange.teeReserved = 0
+        let forwarded = ForwardedRequest(head: exchange.head, body: body, receivedAt: Date())
         shared.tee(.forwarded(forwarded), reserved: reserved, path: exchange.head.uri, endpoint: exchange.endpoint)
     }
 
@@ -620,13 +570,13 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func record(_ exchange: Exchange) {
         guard !exchange.recorded else { return }
         exchange.recorded = true
-        shared.metrics.recordExchange(endpoint: exchange.endpoint.label, status: exchange.status,
+        shared.metrics.recordExchange(endpoint: exchange.endpoint.label, status: exchange.status.label,
                                       requestBytes: exchange.requestBytes, responseBytes: exchange.responseBytes)
     }
 
     private func writeLocal(_ response: LocalResponse, _ exchange: Exchange, close: Bool) {
         guard let context else { return }
-        exchange.status = String(response.status)
+        exchange.status = .http(response.status)
         var head = HTTPResponseHead(version: exchange.head.version, status: HTTPResponseStatus(statusCode: response.status))
         head.headers.add(name: "content-type", value: response.contentType)
         head.headers.add(name: "content-length", value: String(response.body.count))
@@ -687,7 +637,7 @@ extension ProxyServerHandler: UpstreamResponseDelegate {
     func upstreamClosed() {
         guard let exchange else { return }
         exchange.connection = nil
-        if exchange.status == "aborted" { exchange.status = "error" }
+        if exchange.status == .aborted { exchange.status = .error }
         perform(exchange.machine.upstreamClosed(), exchange)
     }
 
