@@ -71,12 +71,12 @@ import Testing
             #expect(text.split(separator: "\n").filter { $0.hasPrefix("HTTP/1.") }.count == 1, "\(shape.name): one answer only")
         }
         // Other clients, on the same pooled agent connections, each get their own answer.
-        try await Self.concurrentClients(harness, clients: 6, rounds: 3)
+        try await Self.concurrentClients(harness, clients: 4, rounds: 2)
 
         let received = harness.upstream!.requests
         let fromHostile = received[before...].filter { !Self.isLegit($0) }
         #expect(fromHostile.map { "\($0.method) \($0.uri) \(String(decoding: $0.body, as: UTF8.self))" } == shape.upstream, "\(shape.name)")
-        #expect(received.count - before - fromHostile.count == 36, "\(shape.name): every legitimate request reached the agent once")
+        #expect(received.count - before - fromHostile.count == 16, "\(shape.name): every legitimate request reached the agent once")
         #expect(!received.contains { $0.uri.contains("smuggled") }, "\(shape.name)")
         let errors = harness.report().traffic.proxyErrors
         if let kind = shape.kind {
