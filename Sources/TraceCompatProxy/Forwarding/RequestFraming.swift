@@ -1,4 +1,5 @@
 import NIOHTTP1
+import TraceAnalysis
 
 /// How a request's body is delimited, decided once from its head, or why the proxy refuses it.
 ///
@@ -46,12 +47,13 @@ public enum RequestFraming: Sendable, Equatable {
             if value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) {
                 return refuse(.badRequest, "header \(name) spans lines (obs-fold, RFC 9112 §5.2)")
             }
+            // Names compared without lowercased copies: this runs for every request.
             switch name.utf8.count {
-            case 4 where name.lowercased() == "host":
+            case 4 where CapturedRequest.asciiCaseInsensitiveEquals("host", name):
                 hosts += 1
-            case 14 where name.lowercased() == "content-length":
+            case 14 where CapturedRequest.asciiCaseInsensitiveEquals("content-length", name):
                 lengths += value.split(separator: ",", omittingEmptySubsequences: false)
-            case 17 where name.lowercased() == "transfer-encoding":
+            case 17 where CapturedRequest.asciiCaseInsensitiveEquals("transfer-encoding", name):
                 hasTransferEncoding = true
                 codings += value.split(separator: ",", omittingEmptySubsequences: false).map { trimmedOWS($0).lowercased() }
             default:
