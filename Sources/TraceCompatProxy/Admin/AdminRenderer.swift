@@ -12,13 +12,26 @@ import NIOPosix
 /// come (fetches meanwhile get the cached answer, or join the render in progress), so the
 /// render cost is bounded by the number of routes, not by the clients.
 final class AdminRenderer: @unchecked Sendable {
+    /// A rendered answer with its body already in a `ByteBuffer`: every fetch writes the same
+    /// buffer (shared storage), so serving a cached page of megabytes copies nothing on the
+    /// event loop.
+    struct Answer: Sendable {
+        let response: LocalResponse
+        let body: ByteBuffer
+
+        init(_ response: LocalResponse) {
+            self.response = response
+            self.body = ByteBuffer(bytes: response.body)
+        }
+    }
+
     let routes: AdminRoutes
     let maxAge: TimeAmount
     let priority: AnalysisPriority
     private let pool: NIOThreadPool
     private let lock = NSLock()
-    private var cache: [String: (response: LocalResponse, renderedAt: NIODeadline)] = [:]
-    private var rendering: [String: [EventLoopPromise<LocalResponse>]] = [:]
+    private var cache: [String: (answer: Answer, renderedAt: NIODeadline)] = [:]
+    private var rendering: [String: [EventLoopPromise<Answer>]] = [:]
     private var started = false
 
     init(routes: AdminRoutes, maxAge: TimeAmount = ProxyLimits.adminSnapshotMaxAge, priority: AnalysisPriority) {
@@ -30,17 +43,17 @@ final class AdminRenderer: @unchecked Sendable {
 
     /// The answer to `method uri`, completed on `eventLoop`. Cheap answers (health, 404, 405)
     /// are rendered at once; the report and metrics come from the cache or the render thread.
-    func respond(method: String, uri: String, on eventLoop: any EventLoop) -> EventLoopFuture<LocalResponse> {
+    func respond(method: String, uri: String, on eventLoop: any EventLoop) -> EventLoopFuture<Answer> {
         let path = AdminRoutes.path(of: uri)
         guard method == "GET" || method == "HEAD", AdminRoutes.renderedPaths.contains(path) else {
-            return eventLoop.makeSucceededFuture(routes.respond(method: method, uri: uri))
+            return eventLoop.makeSucceededFuture(Answer(routes.respond(method: method, uri: uri)))
         }
-        let promise = eventLoop.makePromise(of: LocalResponse.self)
+        let promise = eventLoop.makePromise(of: Answer.self)
         let now = NIODeadline.now()
         lock.lock()
         if let cached = cache[path], now - cached.renderedAt < maxAge {
             lock.unlock()
-            promise.succeed(cached.response)
+            promise.succeed(cached.answer)
             return promise.futureResult
         }
         if rendering[path] != nil {
@@ -55,12 +68,12 @@ final class AdminRenderer: @unchecked Sendable {
         }
         lock.unlock()
         pool.submit { [self] state in
-            let response: LocalResponse
+            let response: Answer
             if case .active = state {
                 priority.applyToCurrentThread()
-                response = routes.respond(method: "GET", uri: path)
+                response = Answer(routes.respond(method: "GET", uri: path))
             } else {
-                response = LocalResponse(status: 503, json: #"{"error":"shutting_down"}"# + "\n")
+                response = Answer(LocalResponse(status: 503, json: #"{"error":"shutting_down"}"# + "\n"))
             }
             lock.lock()
             if case .active = state { cache[path] = (response, now) }

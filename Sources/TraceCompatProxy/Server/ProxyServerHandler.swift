@@ -374,9 +374,9 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             // Admin pages are rendered off the event loop (`AdminRenderer`); the exchange stays
             // current meanwhile, so pipelined requests wait behind it in order.
             let id = exchange.id
-            shared.renderer.respond(method: method, uri: exchange.head.uri, on: context.eventLoop).assumeIsolated().whenSuccess { [self] response in
+            shared.renderer.respond(method: method, uri: exchange.head.uri, on: context.eventLoop).assumeIsolated().whenSuccess { [self] answer in
                 guard let current = self.exchange, current.id == id else { return }
-                writeLocal(response, current, close: false)
+                writeLocal(answer.response, current, close: false, body: answer.body)
                 finish(current)
             }
         case .respondError(let outcome, let closeClient, let dropUpstream):
@@ -574,7 +574,8 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                                       requestBytes: exchange.requestBytes, responseBytes: exchange.responseBytes)
     }
 
-    private func writeLocal(_ response: LocalResponse, _ exchange: Exchange, close: Bool) {
+    /// `body`: the answer's body already in a buffer (a cached admin page), else made from `response`.
+    private func writeLocal(_ response: LocalResponse, _ exchange: Exchange, close: Bool, body: ByteBuffer? = nil) {
         guard let context else { return }
         exchange.status = .http(response.status)
         var head = HTTPResponseHead(version: exchange.head.version, status: HTTPResponseStatus(statusCode: response.status))
@@ -584,7 +585,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if exchange.head.method != .HEAD && exchange.head.method != .CONNECT {
             exchange.responseBytes += response.body.count
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(body ?? context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
         }
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if close || exchange.closeAfterResponse {
