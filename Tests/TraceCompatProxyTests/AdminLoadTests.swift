@@ -4,6 +4,7 @@ import NIOCore
 import Testing
 import TraceCompatProxy
 
+extension SocketSuites {
 /// Admin pages fetched in a loop do not slow forwarding down: they are rendered off the event
 /// loops, at most once a second (`AdminRenderer`).
 @Suite(.serialized) struct AdminLoadTests {
@@ -139,4 +140,5 @@ import TraceCompatProxy
         var value: Int { lock.lock(); defer { lock.unlock() }; return count }
         func add() { lock.lock(); count += 1; lock.unlock() }
     }
-}
+}}
+

@@ -5,6 +5,7 @@ import NIOHTTP1
 import Testing
 import TraceCompatProxy
 
+extension SocketSuites {
 /// What a user sees when something goes wrong, and that it is counted in the report.
 @Suite struct FaultTests {
     @Test func upstreamNotListeningAnswers502NamingTheUpstreamWithoutWaitingForTheTimeout() async throws {
@@ -200,4 +201,5 @@ import TraceCompatProxy
         #expect(report.traffic.tracePayloadCount + report.notAnalysedCount == 40)
         await harness.stop()
     }
-}
+}}
+

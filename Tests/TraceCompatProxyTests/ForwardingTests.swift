@@ -5,6 +5,7 @@ import NIOHTTP1
 import Testing
 import TraceCompatProxy
 
+extension SocketSuites {
 /// Every fixture request reaches a real recording agent unchanged, its answer comes back
 /// unchanged, and the report has what the analyzer found.
 @Suite struct ForwardingTests {
@@ -118,7 +119,8 @@ import TraceCompatProxy
         await harness.stop()
         await upstream.stop()
     }
-}
+}}
+
 
 @Suite struct ExpectContinueTests {
     @Test func expectContinueIsInvitedByTheProxy() async throws {

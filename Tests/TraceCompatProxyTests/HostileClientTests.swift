@@ -6,6 +6,7 @@ import NIOPosix
 import Testing
 @testable import TraceCompatProxy
 
+extension SocketSuites {
 /// Hostile and faulty clients on real sockets, in front of a `RecordingUpstream`: whatever one
 /// client sends, the agent receives exactly the requests it meant (or none), and every other
 /// client gets its own answer.
@@ -245,4 +246,5 @@ import Testing
         await raw.close()
         return (received.text, closed)
     }
-}
+}}
+

@@ -4,6 +4,7 @@ import NIOCore
 import Testing
 import TraceCompatProxy
 
+extension SocketSuites {
 /// The `trace-compat proxy` process at the fd limit and with a damaged report file: neither
 /// stops forwarding nor loses the report.
 @Suite(.serialized) struct ResilienceProcessTests {
@@ -131,4 +132,5 @@ import TraceCompatProxy
         let ticks = Double(fields[11])! + Double(fields[12])!
         return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
-}
+}}
+
