@@ -52,6 +52,14 @@ struct ProxyCommand: AsyncParsableCommand {
     var analysis: Bool?
     @Option(help: "Samples kept per finding group in the report (default 5). Env TRACE_COMPAT_SAMPLE_LIMIT.")
     var sampleLimit: Int?
+    @Option(help: "Seconds a client has to send a whole request head; then 408 and close (default 60, as nginx). Env TRACE_COMPAT_HEADER_TIMEOUT.")
+    var headerTimeout: Double?
+    @Option(help: "Seconds a client may fall silent while sending a body; then the connection closes (default 60, as nginx). Env TRACE_COMPAT_BODY_TIMEOUT.")
+    var bodyTimeout: Double?
+    @Option(help: "Seconds a keep-alive client connection may idle between requests (default 75, as nginx). Env TRACE_COMPAT_IDLE_TIMEOUT.")
+    var idleTimeout: Double?
+    @Option(help: "Permission bits (octal) of a unix --listen socket (default 0722, as the agent's apm socket). Env TRACE_COMPAT_SOCKET_MODE.")
+    var socketMode: String?
 
     func run() async throws {
         let logger = Logger(label: "trace-compat.proxy")
@@ -95,63 +103,10 @@ struct ProxyCommand: AsyncParsableCommand {
         put("analysis_priority", analysisPriority.map(ConfigContent.string))
         put("sample_limit", sampleLimit.map(ConfigContent.int))
         put("analysis", analysis.map(ConfigContent.bool))
+        put("header_timeout", headerTimeout.map(ConfigContent.double))
+        put("body_timeout", bodyTimeout.map(ConfigContent.double))
+        put("idle_timeout", idleTimeout.map(ConfigContent.double))
+        put("socket_mode", socketMode.map(ConfigContent.string))
         return values
-    }
-}
-
-/// Builds a `ProxyConfiguration` from flags, `TRACE_COMPAT_*` environment variables, the YAML
-/// file and the defaults, in that order of precedence.
-enum ProxyConfigurationLoader {
-    static func load(flags: [AbsoluteConfigKey: ConfigValue], configFile: String?, environment: [String: String]? = nil) async throws -> ProxyConfiguration {
-        let env = environment.map { EnvironmentVariablesProvider(environmentVariables: $0) } ?? EnvironmentVariablesProvider()
-        let prefixedEnv = env.prefixKeys(with: ["trace_compat"])
-        var providers: [any ConfigProvider] = [InMemoryProvider(name: "flags", values: flags), prefixedEnv]
-        let envReader = ConfigReader(provider: prefixedEnv)
-        if let path = configFile ?? envReader.string(forKey: "config") {
-            providers.append(try await FileProvider<YAMLSnapshot>(filePath: .init(path)))
-        }
-        return try configuration(from: ConfigReader(providers: providers))
-    }
-
-    static func configuration(from reader: ConfigReader) throws -> ProxyConfiguration {
-        let defaults = ProxyConfiguration()
-        var configuration = defaults
-        if let listen = reader.string(forKey: "listen") { configuration.listen = try ListenAddress(parsing: listen) }
-        if let admin = reader.string(forKey: "admin_listen"), !admin.isEmpty { configuration.adminListen = try ListenAddress(parsing: admin) }
-        if let upstream = reader.string(forKey: "upstream") { configuration.upstream = try UpstreamTarget(parsing: upstream) }
-        configuration.reportPath = try strict(reader, "report", default: defaults.reportPath) { try $0.requiredString(forKey: $1) }
-        configuration.flushInterval = try strict(reader, "flush_interval", default: defaults.flushInterval) { try $0.requiredDouble(forKey: $1) }
-        configuration.upstreamTimeout = try strict(reader, "upstream_timeout", default: defaults.upstreamTimeout) { try $0.requiredDouble(forKey: $1) }
-        configuration.maxBodyBytes = try strict(reader, "max_body_bytes", default: defaults.maxBodyBytes) { try $0.requiredInt(forKey: $1) }
-        configuration.queueCapacity = try strict(reader, "queue_capacity", default: defaults.queueCapacity) { try $0.requiredInt(forKey: $1) }
-        configuration.queueMaxBytes = try strict(reader, "queue_max_bytes", default: defaults.queueMaxBytes) { try $0.requiredInt(forKey: $1) }
-        configuration.analysisThreads = try strict(reader, "analysis_threads", default: defaults.analysisThreads) { try $0.requiredInt(forKey: $1) }
-        if let priority = reader.string(forKey: "analysis_priority") {
-            guard let value = AnalysisPriority(rawValue: priority) else {
-                throw ProxyConfigurationError.invalid(key: "analysis_priority", value: priority, reason: "expected idle or low")
-            }
-            configuration.analysisPriority = value
-        }
-        configuration.fresh = try strict(reader, "fresh", default: defaults.fresh) { try $0.requiredBool(forKey: $1) }
-        configuration.redact = try strict(reader, "redact", default: defaults.redact) { try $0.requiredBool(forKey: $1) }
-        configuration.sampleLimit = try strict(reader, "sample_limit", default: defaults.sampleLimit) { try $0.requiredInt(forKey: $1) }
-        configuration.analysis = try strict(reader, "analysis", default: defaults.analysis) { try $0.requiredBool(forKey: $1) }
-        let errors = configuration.validationErrors()
-        if !errors.isEmpty { throw ProxyConfigurationError.invalid(key: "configuration", value: "", reason: errors.joined(separator: "; ")) }
-        return configuration
-    }
-
-    /// The value at `key`, the default when no source sets it, and an error naming the key when
-    /// a source sets it to something that is not the right type (never a silent default).
-    static func strict<Value>(_ reader: ConfigReader, _ key: String, default: Value,
-                              _ read: (ConfigReader, ConfigKey) throws -> Value) throws -> Value {
-        do {
-            return try read(reader, ConfigKey(key))
-        } catch {
-            let present = reader.string(forKey: ConfigKey(key)) != nil || reader.int(forKey: ConfigKey(key)) != nil
-                || reader.double(forKey: ConfigKey(key)) != nil || reader.bool(forKey: ConfigKey(key)) != nil
-            guard present else { return `default` }
-            throw ProxyConfigurationError.invalid(key: key, value: reader.string(forKey: ConfigKey(key)) ?? "?", reason: "\(error)")
-        }
     }
 }

@@ -82,12 +82,12 @@ import TraceCompatProxy
         try ReportFile.write(first.snapshot(), to: path)
 
         var configuration = ProxyConfiguration(reportPath: path)
-        let continued = try ProxyService.openStore(configuration, logger: .init(label: "test"))
+        let continued = ProxyService.openStore(configuration, logger: .init(label: "test"))
         continued.countRequest(endpoint: "/v0.4/traces")
         #expect(continued.snapshot().traffic.requestsByEndpoint["/v0.4/traces"] == 3)
 
         configuration.fresh = true
-        let fresh = try ProxyService.openStore(configuration, logger: .init(label: "test"))
+        let fresh = ProxyService.openStore(configuration, logger: .init(label: "test"))
         #expect(fresh.snapshot().traffic.requestCount == 0)
     }
 }

@@ -58,7 +58,7 @@ import TraceCompatProxy
 
     private static func rawHead(_ payload: FixtureRequest) -> [UInt8] {
         var head = "POST \(payload.path) HTTP/1.1\r\nHost: x\r\n"
-        for (name, value) in payload.headers where name.lowercased() != "content-length" && name.lowercased() != "transfer-encoding" {
+        for (name, value) in payload.headers where !["content-length", "transfer-encoding", "host"].contains(name.lowercased()) {
             head += "\(name): \(value)\r\n"
         }
         head += "Content-Length: \(payload.body.count)\r\n\r\n"

@@ -46,9 +46,9 @@ import TraceCompatProxy
                                    ("Proxy-Connection", "x"), ("Content-Type", "application/msgpack"), ("X-Datadog-Trace-Count", "2")])
         let kept = HopByHopHeaders.removing(from: headers)
         #expect(kept.map(\.name) == ["Host", "Content-Type", "X-Datadog-Trace-Count"])
-        let next = HopByHopHeaders.forwarded(headers, isChunked: true)
+        let next = HopByHopHeaders.forwarded(headers, framing: .chunked)
         #expect(next["transfer-encoding"] == ["chunked"])
-        #expect(HopByHopHeaders.forwarded(HTTPHeaders([("Content-Length", "3")]), isChunked: false)["transfer-encoding"].isEmpty)
+        #expect(HopByHopHeaders.forwarded(HTTPHeaders([("Content-Length", "3")]), framing: .contentLength(3))["transfer-encoding"].isEmpty)
     }
 
     /// Without any hop-by-hop header (a tracer's request, the agent's answer) the headers pass as

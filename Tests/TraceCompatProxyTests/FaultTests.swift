@@ -5,6 +5,7 @@ import NIOHTTP1
 import Testing
 import TraceCompatProxy
 
+extension SocketSuites {
 /// What a user sees when something goes wrong, and that it is counted in the report.
 @Suite struct FaultTests {
     @Test func upstreamNotListeningAnswers502NamingTheUpstreamWithoutWaitingForTheTimeout() async throws {
@@ -49,10 +50,10 @@ import TraceCompatProxy
     }
 
     @Test func hangingUpstreamAnswers504AtTheTimeout() async throws {
-        let harness = try await ProxyHarness.start(upstream: .hang) { $0.upstreamTimeout = 0.3 }
+        let harness = try await ProxyHarness.start(upstream: .hang) { $0.upstreamTimeout = 1 }
         let started = ContinuousClock.now
         let answer = try await TestClient.request(harness.address, .POST, "/v0.4/traces", body: [0x90])
-        #expect(ContinuousClock.now - started >= .milliseconds(300))
+        #expect(ContinuousClock.now - started >= .seconds(1))
         #expect(answer.status == 504)
         #expect(answer.text.contains(#""error":"upstream_timeout""#))
         #expect(harness.report().traffic.proxyErrors["upstream_timeout"]?["/v0.4/traces"] == 1)
@@ -63,36 +64,38 @@ import TraceCompatProxy
     /// One timer per client connection, re-armed for the current exchange: the second exchange
     /// on a keep-alive connection gets its own full timeout, counted from its own last byte.
     @Test func theSecondExchangeOnAConnectionIsTimedOutFromItsOwnStart() async throws {
-        let harness = try await ProxyHarness.start(upstream: .hangAfterFirst) { $0.upstreamTimeout = 0.3 }
+        let harness = try await ProxyHarness.start(upstream: .hangAfterFirst) { $0.upstreamTimeout = 1 }
         let client = try await TestClient.connect(harness.address)
         #expect(try await client.send(.GET, "/info").status == 200)
-        try await Task.sleep(for: .milliseconds(150))
+        try await Task.sleep(for: .milliseconds(500))
         let started = ContinuousClock.now
         let second = try await client.send(.POST, "/v0.4/traces", body: [0x90])
         let waited = ContinuousClock.now - started
         #expect(second.status == 504)
-        #expect(waited >= .milliseconds(300), "not cut short by the timer the first exchange armed")
-        #expect(waited < .seconds(2))
+        #expect(waited >= .seconds(1), "not cut short by the timer the first exchange armed")
+        #expect(waited < .seconds(5))
         #expect(harness.report().traffic.proxyErrors["upstream_timeout"]?["/v0.4/traces"] == 1)
         await client.close()
         await harness.stop()
     }
 
     @Test func upstreamStallingMidAnswerIsTimedOutAndTheClientConnectionClosed() async throws {
-        let harness = try await ProxyHarness.start(upstream: .stallMidAnswer) { $0.upstreamTimeout = 0.3 }
+        let harness = try await ProxyHarness.start(upstream: .stallMidAnswer) { $0.upstreamTimeout = 1 }
         let started = ContinuousClock.now
         await #expect(throws: (any Error).self) {
             _ = try await TestClient.request(harness.address, .GET, "/info")
         }
-        #expect(ContinuousClock.now - started >= .milliseconds(300))
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started >= .seconds(1))
+        // An upper bound only (the stall is cut, not held for ever): generous, since the whole
+        // suite runs in parallel on a shared 2-core machine.
+        #expect(ContinuousClock.now - started < .seconds(15))
         #expect(harness.report().traffic.proxyErrors["upstream_timeout"]?["/info"] == 1)
         await harness.stop()
     }
 
     @Test func aSlowAnswerThatKeepsComingIsNotTimedOut() async throws {
-        // 0.6 s in all, never more than 0.1 s without a byte: the timeout is for silence.
-        let harness = try await ProxyHarness.start(upstream: .slowAnswer) { $0.upstreamTimeout = 0.3 }
+        // 2.4 s in all, never more than 0.4 s without a byte: the timeout (1 s) is for silence.
+        let harness = try await ProxyHarness.start(upstream: .slowAnswer) { $0.upstreamTimeout = 1 }
         let answer = try await TestClient.request(harness.address, .GET, "/info")
         #expect(answer.status == 200)
         #expect(answer.body == (1...6).flatMap { Array(repeating: UInt8(ascii: "0") + UInt8($0), count: 10) })
@@ -198,4 +201,5 @@ import TraceCompatProxy
         #expect(report.traffic.tracePayloadCount + report.notAnalysedCount == 40)
         await harness.stop()
     }
-}
+}}
+

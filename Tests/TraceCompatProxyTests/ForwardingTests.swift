@@ -5,6 +5,7 @@ import NIOHTTP1
 import Testing
 import TraceCompatProxy
 
+extension SocketSuites {
 /// Every fixture request reaches a real recording agent unchanged, its answer comes back
 /// unchanged, and the report has what the analyzer found.
 @Suite struct ForwardingTests {
@@ -118,7 +119,8 @@ import TraceCompatProxy
         await harness.stop()
         await upstream.stop()
     }
-}
+}}
+
 
 @Suite struct ExpectContinueTests {
     @Test func expectContinueIsInvitedByTheProxy() async throws {
@@ -180,7 +182,7 @@ import TraceCompatProxy
         await harness.stop()
     }
 
-    /// Shutdown lets the exchange in flight finish (a 0.6 s answer), then closes its connection.
+    /// Shutdown lets the exchange in flight finish (a 2.4 s answer), then closes its connection.
     @Test func shutdownFinishesTheExchangeInFlightThenCloses() async throws {
         let harness = try await ProxyHarness.start(upstream: .slowAnswer)
         let client = try await TestClient.connect(harness.address)

@@ -24,12 +24,21 @@ public struct AdminRoutes: Sendable {
 
     /// True for paths these routes own (they are answered locally on the admin listener).
     public static func owns(uri: String) -> Bool {
-        let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
+        let path = path(of: uri)
         return path == "/metrics" || path == "/compat" || path.hasPrefix("/compat/")
     }
 
+    /// The routes that render the whole report: answered off the event loops, from a cache
+    /// (`AdminRenderer`). The set is fixed, so the cache is bounded.
+    static let renderedPaths: Set<String> = ["/compat/report", "/compat/report.json", "/compat/report.md", "/compat/report.html", "/metrics"]
+
+    /// `uri` without its query.
+    static func path(of uri: String) -> String {
+        uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
+    }
+
     public func respond(method: String, uri: String) -> LocalResponse {
-        let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
+        let path = Self.path(of: uri)
         guard method == "GET" || method == "HEAD" else {
             return LocalResponse(status: 405, json: #"{"error":"method_not_allowed","detail":"admin routes answer GET only"}"# + "\n")
         }

@@ -32,9 +32,8 @@ public final class AnalysisQueue: @unchecked Sendable {
     /// not bound memory). Bodies still being received for the tee count too (`reserve`), so
     /// this bounds what analysis holds in memory, not only the queue.
     public let maxBytes: Int
-    /// The default `queue_max_bytes`: 16 MiB (with it, the proxy peaked under 100 MB RSS on 5 MB
-    /// payloads at full load; see Benchmarks/RESULTS.md).
-    public static let defaultMaxBytes = 16 * 1024 * 1024
+    /// The default `queue_max_bytes` (`ProxyLimits.analysisQueueMaxBytes`).
+    public static let defaultMaxBytes = ProxyLimits.analysisQueueMaxBytes
     private let condition = NSCondition()
     private var items: [Work?] = []
     private var head = 0

@@ -12,7 +12,7 @@ import TraceAnalysis
 /// for the large bodies that matter. The one contiguous copy the decoder needs is made by the
 /// analysis thread (`ForwardedRequest.captured()`), off the forwarding path.
 struct TeeBody: Sendable {
-    static let keepAsIsFrom = 16 * 1024
+    static let keepAsIsFrom = ProxyLimits.teeKeepAsIsFrom
 
     private(set) var parts: [ByteBuffer] = []
     private(set) var count = 0

@@ -36,12 +36,19 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var redact: Bool
     /// Samples (trace/span ids, excerpts) kept per finding group in the report.
     public var sampleLimit: Int
+    /// Seconds a client has to complete a request head, from its first byte (or from accept):
+    /// then 408 and close (`header_timeout`).
+    public var headerTimeout: Double
+    /// Seconds of client silence tolerated while a request body is being received: then the
+    /// connection closes, counted `body_timeout` (`body_timeout`).
+    public var bodyTimeout: Double
+    /// Seconds a keep-alive client connection may sit idle between requests (`idle_timeout`).
+    public var idleTimeout: Double
+    /// Permission bits of a unix listening socket (`socket_mode`, e.g. 0o722).
+    public var socketMode: Int
 
-    /// The Datadog Agent's own request limit: `apm_config.max_payload_size` (env
-    /// `DD_APM_MAX_PAYLOAD_SIZE`) defaults to `MaxRequestBytes: 25 * 1024 * 1024, // 25MB` in
-    /// DataDog/datadog-agent `pkg/trace/config/config.go` (`New()`), applied in the agent's config
-    /// setup (`if k := "apm_config.max_payload_size"; core.IsSet(k) { c.MaxRequestBytes = … }`).
-    public static let agentMaxPayloadSize = 25 * 1024 * 1024
+    /// The Datadog Agent's own request limit (see `ProxyLimits.agentMaxPayloadSize`).
+    public static let agentMaxPayloadSize = ProxyLimits.agentMaxPayloadSize
 
     public static let defaultListen = ListenAddress.tcp(host: "127.0.0.1", port: 8136)
     public static let defaultUpstream = UpstreamTarget.http(host: "127.0.0.1", port: 8126)
@@ -52,17 +59,21 @@ public struct ProxyConfiguration: Sendable, Equatable {
         adminListen: ListenAddress? = nil,
         upstream: UpstreamTarget = Self.defaultUpstream,
         reportPath: String = Self.defaultReportPath,
-        flushInterval: Double = 10,
-        upstreamTimeout: Double = 10,
-        maxBodyBytes: Int = Self.agentMaxPayloadSize,
-        queueCapacity: Int = 1024,
-        queueMaxBytes: Int = AnalysisQueue.defaultMaxBytes,
+        flushInterval: Double = ProxyLimits.flushInterval,
+        upstreamTimeout: Double = ProxyLimits.upstreamTimeout,
+        maxBodyBytes: Int = ProxyLimits.agentMaxPayloadSize,
+        queueCapacity: Int = ProxyLimits.analysisQueueCapacity,
+        queueMaxBytes: Int = ProxyLimits.analysisQueueMaxBytes,
         analysisThreads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount - 1),
         analysisPriority: AnalysisPriority = .idle,
         fresh: Bool = false,
         redact: Bool = false,
-        sampleLimit: Int = 5,
-        analysis: Bool = true
+        sampleLimit: Int = ProxyLimits.sampleLimit,
+        analysis: Bool = true,
+        headerTimeout: Double = ProxyLimits.headerTimeout,
+        bodyTimeout: Double = ProxyLimits.bodyTimeout,
+        idleTimeout: Double = ProxyLimits.idleTimeout,
+        socketMode: Int = ProxyLimits.socketMode
     ) {
         self.listen = listen
         self.adminListen = adminListen
@@ -79,6 +90,10 @@ public struct ProxyConfiguration: Sendable, Equatable {
         self.redact = redact
         self.sampleLimit = sampleLimit
         self.analysis = analysis
+        self.headerTimeout = headerTimeout
+        self.bodyTimeout = bodyTimeout
+        self.idleTimeout = idleTimeout
+        self.socketMode = socketMode
     }
 
     /// Problems a user must fix before the proxy can start (empty when valid).
@@ -90,6 +105,10 @@ public struct ProxyConfiguration: Sendable, Equatable {
         if queueCapacity <= 0 { errors.append("queue_capacity must be > 0 (got \(queueCapacity))") }
         if queueMaxBytes <= 0 { errors.append("queue_max_bytes must be > 0 (got \(queueMaxBytes))") }
         if analysisThreads <= 0 { errors.append("analysis_threads must be > 0 (got \(analysisThreads))") }
+        if headerTimeout <= 0 { errors.append("header_timeout must be > 0 seconds (got \(headerTimeout))") }
+        if bodyTimeout <= 0 { errors.append("body_timeout must be > 0 seconds (got \(bodyTimeout))") }
+        if idleTimeout <= 0 { errors.append("idle_timeout must be > 0 seconds (got \(idleTimeout))") }
+        if !(0...0o777).contains(socketMode) { errors.append("socket_mode must be permission bits 0000-0777 (got \(String(socketMode, radix: 8)))") }
         if sampleLimit < 0 { errors.append("sample_limit must be >= 0 (got \(sampleLimit))") }
         if reportPath.isEmpty { errors.append("report must name a file") }
         return errors

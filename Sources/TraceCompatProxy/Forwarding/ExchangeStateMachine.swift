@@ -127,6 +127,30 @@ public struct ExchangeStateMachine: Sendable {
         return .connectUpstream
     }
 
+    /// The request head cannot be forwarded as it is (`RequestFraming`): answer `outcome`'s
+    /// status and close (RFC 9112 §6.1: after a framing refusal the connection MUST close, the
+    /// rest of the bytes cannot be trusted to start a request). Nothing was sent upstream.
+    public mutating func requestRefused(_ outcome: ProxyOutcome) -> Action {
+        closed = true
+        response = .answeredByProxy
+        return .respondError(outcome, closeClient: true, dropUpstream: false)
+    }
+
+    /// The request cannot go on: its chunked body is malformed (`.badRequest`; NIO's error
+    /// handler answers 400 when no answer started) or the client fell silent for `body_timeout`
+    /// (`.bodyTimeout`). The request is incomplete upstream, so that connection is dropped, and
+    /// the client connection closes.
+    public mutating func requestFailed(_ outcome: ProxyOutcome) -> Action {
+        guard !closed, request == .receiving else { return .none }
+        closed = true
+        let dropUpstream = upstreamIsHeld
+        upstream = .finished
+        return .closeClient(outcome, dropUpstream: dropUpstream)
+    }
+
+    /// The exchange ended early (refused, failed or closed): nothing more it receives counts.
+    public var isClosed: Bool { closed }
+
     /// A part of the request body arrived from the client.
     public mutating func requestBody(_ part: ByteBuffer) -> Action {
         guard !closed else { return .none }

@@ -6,10 +6,17 @@ import TraceAnalysis
 /// `Transfer-Encoding` and `Upgrade`. Everything else passes unchanged and in order.
 ///
 /// `Transfer-Encoding` is dropped because the proxy re-frames each hop itself: a chunked message
-/// is re-chunked on the next hop (see `HopByHopHeaders.forwarded(_:hadChunkedBody:)`), so the body
+/// is re-chunked on the next hop (see `HopByHopHeaders.forwarded(_:framing:)`), so the body
 /// bytes arrive unchanged while the framing stays correct.
+///
+/// `Connection` cannot nominate `Content-Length` or `Host` (nor `Transfer-Encoding`, which the
+/// proxy declares itself): RFC 9110 §7.6.1 lets `Connection` list only connection options, and a
+/// client that could make the proxy drop the framing header would have its body read by the agent
+/// as a second request on a pooled connection (request smuggling, RFC 9112 §11.2).
 public enum HopByHopHeaders {
     static let always: Set<String> = ["connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade"]
+    /// End-to-end headers that `Connection` can never turn into hop-by-hop ones.
+    static let neverNominated: Set<String> = ["content-length", "host"]
 
     /// The end-to-end headers of `headers`.
     public static func removing(from headers: HTTPHeaders) -> HTTPHeaders {
@@ -19,7 +26,8 @@ public enum HopByHopHeaders {
         var named = always
         for value in headers["connection"] {
             for token in value.split(separator: ",") {
-                named.insert(trimmedOWS(token).lowercased())
+                let name = trimmedOWS(token).lowercased()
+                if !neverNominated.contains(name) { named.insert(name) }
             }
         }
         var kept = HTTPHeaders()
@@ -30,12 +38,21 @@ public enum HopByHopHeaders {
         return kept
     }
 
-    /// Headers for the next hop: end-to-end headers, plus `Transfer-Encoding: chunked` when the
-    /// message had a chunked body and no `Content-Length` (so the next hop can find its end).
-    public static func forwarded(_ headers: HTTPHeaders, isChunked: Bool) -> HTTPHeaders {
+    /// Headers for the next hop: end-to-end headers, with the framing `RequestFraming` decided
+    /// declared explicitly (RFC 9112 §6.1, §6.2): `Transfer-Encoding: chunked` for a chunked body,
+    /// the one validated `Content-Length` otherwise. Whatever the method: NIO's request encoder
+    /// adds no framing for GET/HEAD/DELETE/OPTIONS and strips it for TRACE, so a body without
+    /// framing declared here would be read by the agent as the start of a new request.
+    public static func forwarded(_ headers: HTTPHeaders, framing: RequestFraming) -> HTTPHeaders {
         var next = removing(from: headers)
-        if isChunked && !next.contains(name: "content-length") {
+        switch framing {
+        case .chunked:
             next.add(name: "transfer-encoding", value: "chunked")
+        case .contentLength(let length):
+            // Present already (validated, one value) unless `Connection` had named it.
+            if !next.contains(name: "content-length") { next.add(name: "content-length", value: String(length)) }
+        case .none:
+            break
         }
         return next
     }

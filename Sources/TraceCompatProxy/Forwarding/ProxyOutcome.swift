@@ -12,6 +12,17 @@ public enum ProxyOutcome: String, Sendable, Equatable, CaseIterable {
     case upstreamReset = "upstream_reset"
     /// The client went away before the exchange finished.
     case clientAborted = "client_aborted"
+    /// A request whose framing or head cannot be read one way only (`RequestFraming`), or a
+    /// malformed chunked body: 400 (when no answer started yet) and the connection closed.
+    case badRequest = "bad_request"
+    /// `CONNECT`, or `TRACE` with a body: 405 and the connection closed.
+    case methodNotAllowed = "method_not_allowed"
+    /// A transfer coding other than `chunked` alone: 501 and the connection closed.
+    case unsupportedTransferCoding = "unsupported_transfer_coding"
+    /// The request head was not complete within `header_timeout`: 408 and the connection closed.
+    case headerTimeout = "header_timeout"
+    /// The client sent nothing for `body_timeout` in the middle of a request body: closed.
+    case bodyTimeout = "body_timeout"
 
     /// The status the proxy answers with, when it still can.
     public var status: Int? {
@@ -19,7 +30,11 @@ public enum ProxyOutcome: String, Sendable, Equatable, CaseIterable {
         case .upstreamUnreachable: return 502
         case .upstreamTimeout: return 504
         case .payloadTooLarge: return 413
-        case .upstreamReset, .clientAborted: return nil
+        case .badRequest: return 400
+        case .methodNotAllowed: return 405
+        case .unsupportedTransferCoding: return 501
+        case .headerTimeout: return 408
+        case .upstreamReset, .clientAborted, .bodyTimeout: return nil
         }
     }
 }

@@ -70,6 +70,7 @@ public final class ProxyServer: Sendable {
             }
         }
         shared.pool.closeAll()
+        shared.renderer.shutdown()
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             Thread.detachNewThread { [shared] in
                 shared.queue.drain()
@@ -81,9 +82,15 @@ public final class ProxyServer: Sendable {
     private func bind(_ address: ListenAddress, role: ListenerRole) async throws -> any Channel {
         let shared = self.shared
         let state = self.state
+        let listener = address.description
         var bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.backlog, value: ProxyLimits.listenBacklog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoff(logger: shared.logger, listener: listener))
+                }
+            }
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // No pipelining assistance: ProxyServerHandler serialises pipelined requests
@@ -91,7 +98,9 @@ public final class ProxyServer: Sendable {
                     // or an answer by NIO's decoder (which rejects invalid names and values), or is
                     // one of the proxy's own fixed headers. Validating again cost ~2% of a request.
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true, withOutboundHeaderValidation: false)
-                    try channel.pipeline.syncOperations.addHandler(ProxyServerHandler(shared: shared, role: role))
+                    let handler = ProxyServerHandler(shared: shared, role: role)
+                    try channel.pipeline.syncOperations.addHandler(ClientBytesObserver(handler), position: .first)
+                    try channel.pipeline.syncOperations.addHandler(handler)
                     state.track(channel)
                 }
             }
@@ -100,7 +109,17 @@ public final class ProxyServer: Sendable {
             bootstrap = bootstrap.childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             return try await bootstrap.bind(host: host, port: port).get()
         case .unix(let path):
-            return try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+            let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+            // The socket file is created with the umask's mode (often 0755: only the owner may
+            // connect); `socket_mode` (default 0722, as the agent's apm socket) lets applications
+            // running as other users connect.
+            guard chmod(path, mode_t(configuration.socketMode)) == 0 else {
+                let code = errno
+                try? await channel.close()
+                throw ProxyConfigurationError.invalid(key: "socket_mode", value: String(configuration.socketMode, radix: 8),
+                                                      reason: "chmod \(path): \(String(cString: strerror(code)))")
+            }
+            return channel
         }
     }
 }

@@ -13,26 +13,22 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The state of the exchange in progress, beside its state machine.
     final class Exchange {
         let id: Int
+        /// The request head as received, with an absolute-form target made origin-form.
         let head: HTTPRequestHead
         let endpoint: Endpoint
+        /// How the body is delimited (`RequestFraming`), declared again on the agent hop.
+        var framing: RequestFraming = .none
         var machine: ExchangeStateMachine
         var connection: UpstreamConnection?
         var sentAt: NIODeadline?
         /// When the last part of the answer arrived: once set, the answer timer measures silence.
         var answerActivity: NIODeadline?
         var responseHead: HTTPResponseHead?
-        var status = "aborted"
+        var status = ExchangeStatus.aborted
         var requestBytes = 0
         var responseBytes = 0
-        /// Request body kept for analysis (only for analysed endpoints): NIO's buffers, not a copy.
-        var teeBody: TeeBody?
-        /// Bytes of `teeBody` counted against `queue_max_bytes` (`AnalysisQueue.reserve`);
-        /// given back if the exchange ends without handing the body to the queue.
-        var teeReserved = 0
-        /// The body was not kept because it did not fit in `queue_max_bytes`: counted
-        /// `not_analysed` when the request ends.
-        var teeRefused = false
-        var teeQueue: AnalysisQueue?
+        /// The request body kept for analysis (analysed endpoints only): NIO's buffers, not a copy.
+        var tap: AnalysisTap?
         /// Answer body kept for analysis (`GET /info`).
         var teeAnswer: [UInt8]?
         var closeAfterResponse: Bool
@@ -47,33 +43,6 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.endpoint = endpoint
             self.machine = machine
             self.closeAfterResponse = !head.isKeepAlive
-        }
-
-        deinit { teeQueue?.release(teeReserved) }
-
-        /// Keeps `body` for analysis if its bytes fit in `queue_max_bytes`; else drops what was
-        /// kept (forwarding is not affected either way).
-        func keep(_ body: ByteBuffer, allocator: ByteBufferAllocator) {
-            guard teeBody != nil, let queue = teeQueue else { return }
-            let needed = teeBody!.count + body.readableBytes
-            if needed > teeReserved {
-                guard queue.reserve(needed - teeReserved) else { return refuseTee() }
-                teeReserved = needed
-            }
-            teeBody!.append(body, allocator: allocator)
-        }
-
-        /// Stops keeping the body (over `max_body_bytes`: not analysed, not counted).
-        func dropTee() {
-            teeBody = nil
-            teeQueue?.release(teeReserved)
-            teeReserved = 0
-        }
-
-        /// Stops keeping the body because it does not fit: counted `not_analysed` at the end.
-        func refuseTee() {
-            dropTee()
-            teeRefused = true
         }
     }
 
@@ -104,25 +73,82 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var heldBytes = 0
     /// Reading from the client stops while this much is held (and while the agent's connection
     /// cannot take more).
-    static let heldBytesLimit = 1 << 20
-    static let heldPartsLimit = 4096
+    static let heldBytesLimit = ProxyLimits.heldPipelinedBytes
+    static let heldPartsLimit = ProxyLimits.heldPipelinedParts
     private var upstreamWritable = true
     private var clientReading = true
     private var drainScheduled = false
     /// The proxy is shutting down: close once the exchange in progress is answered.
     private var quiescing = false
+    /// The connection is being closed after a refusal or a failed request.
+    private var closingConnection = false
+    /// The client timers' decisions (`header_timeout`, `body_timeout`, `idle_timeout`).
+    private var timers: ConnectionStateMachine
+    /// The connection's one client timer (see `ConnectionStateMachine`).
+    private var clientTimer: Scheduled<Void>?
 
     init(shared: ProxyShared, role: ListenerRole) {
         self.shared = shared
         self.role = role
+        self.timers = ConnectionStateMachine(timeouts: shared.timeouts, now: .now())
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        armClientTimer(at: timers.firstCheck)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        clientTimer?.cancel()
+        clientTimer = nil
+        self.context = nil
+    }
+
+    /// Raw bytes arrived from the client (seen by `ClientBytesObserver`, before HTTP decoding).
+    func clientBytesArrived() {
+        timers.bytesReceived(at: .now())
+    }
+
+    private func armClientTimer(at deadline: NIODeadline) {
+        guard let context else { return }
+        clientTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            clientTimer = nil
+            clientTimerFired()
+        }
+    }
+
+    private func clientTimerFired() {
+        guard let context else { return }
+        switch timers.timerFired(at: .now()) {
+        case .checkAgain(let deadline):
+            armClientTimer(at: deadline)
+        case .stop:
+            break
+        case .closeIdle:
+            context.close(promise: nil)
+        case .respondRequestTimeout:
+            // No exchange is live (the head is not complete), so no answer has started.
+            shared.count(.headerTimeout, path: Self.noRequestPath, endpoint: Self.noRequestEndpoint)
+            let detail = "the request head was not complete within header_timeout=\(shared.configuration.headerTimeout)s"
+            let response = LocalResponse.error(.headerTimeout, upstream: shared.configuration.upstream, detail: detail)
+            var head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: response.status))
+            head.headers.add(name: "content-type", value: response.contentType)
+            head.headers.add(name: "content-length", value: String(response.body.count))
+            head.headers.add(name: "connection", value: "close")
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        case .failBody:
+            if let exchange { perform(exchange.machine.requestFailed(.bodyTimeout), exchange) } else { context.close(promise: nil) }
+        }
+    }
 
     // MARK: client events
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // After a refusal or a failed request nothing more from this client is trusted to start a
+        // request (RFC 9112 §6.1: the connection MUST be closed): the rest is dropped unread.
+        guard !closingConnection else { return }
         let part = unwrapInboundIn(data)
         if !held.isEmpty || previousRequestUnanswered {
             hold(part)
@@ -141,24 +167,33 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             guard let exchange else { return }
             exchange.requestBytes += body.readableBytes
             let action = exchange.machine.requestBody(body)
-            if exchange.teeBody != nil {
-                if exchange.machine.bodyBytes <= exchange.machine.maxBodyBytes {
-                    exchange.keep(body, allocator: context.channel.allocator)
-                } else {
-                    exchange.dropTee()
-                }
-            }
+            exchange.tap?.keep(body, receivedSoFar: exchange.machine.bodyBytes, allocator: context.channel.allocator)
             perform(action, exchange, body: body)
         case .end:
-            guard let exchange else { return }
+            guard let exchange, !exchange.machine.isClosed else { return }
+            timers.requestEnded()
             teeRequest(exchange)
             perform(exchange.machine.requestEnd(), exchange)
         }
     }
 
     /// A request NIO could not parse (already answered `400` with `Connection: close` by
-    /// `HTTPServerProtocolErrorHandler`) or an I/O error: the connection cannot go on.
+    /// `HTTPServerProtocolErrorHandler` when no answer had started) or an I/O error: the
+    /// connection cannot go on. A malformed body (bad chunk size, RFC 9112 §7.1) fails the
+    /// exchange in progress as `bad_request`, not `client_aborted`, and drops its half-sent
+    /// request upstream.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // The client closing in the middle of a request is `client_aborted` (channelInactive),
+        // not a malformed request, though NIO's parser reports it as an error too.
+        if let parserError = error as? HTTPParserError, parserError != .invalidEOFState, !closingConnection {
+            if let exchange, exchange.machine.isReceivingRequest, !exchange.machine.isClosed {
+                perform(exchange.machine.requestFailed(.badRequest), exchange)
+            } else {
+                shared.count(.badRequest, path: Self.noRequestPath, endpoint: Self.noRequestEndpoint)
+            }
+        }
+        timers.closing()
+        closingConnection = true
         context.close(promise: nil)
     }
 
@@ -189,6 +224,9 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         answerTimer?.cancel()
         answerTimer = nil
+        clientTimer?.cancel()
+        clientTimer = nil
+        timers.closing()
         held.removeAll()  // pipelined requests of a client that left are not sent on its behalf
         heldBytes = 0
         flushUpstream()
@@ -207,8 +245,12 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelWritabilityChanged()
     }
 
-    private func start(_ head: HTTPRequestHead) {
+    private func start(_ received: HTTPRequestHead) {
         nextID += 1
+        timers.requestHeadReceived(at: .now())
+        var head = received
+        if let origin = Self.originForm(of: head.uri) { head.uri = origin }
+        let framing = RequestFraming.decide(method: head.method, version: head.version, headers: head.headers)
         let (endpoint, adminPath) = route(head)
         let mode: ExchangeStateMachine.Mode
         let agentTraffic: Bool
@@ -223,21 +265,20 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         let exchange = Exchange(id: nextID, head: head, endpoint: endpoint,
                                 machine: ExchangeStateMachine(mode: mode, maxBodyBytes: shared.configuration.maxBodyBytes))
         exchange.isAgentTraffic = agentTraffic
-        let declared = head.headers.first(name: "content-length").flatMap(Int.init)
+        let declared: Int?
+        switch framing {
+        case .success(let decided):
+            exchange.framing = decided
+            if case .contentLength(let length) = decided { declared = length } else { declared = nil }
+        case .failure(let refusal):
+            exchange.failureDetail = refusal.reason
+            self.exchange = exchange
+            timers.closing()
+            perform(exchange.machine.requestRefused(refusal.outcome), exchange)
+            return
+        }
         if shared.configuration.analysis, agentTraffic, endpoint.tee.keepsRequestBody {
-            exchange.teeQueue = shared.queue
-            if let length = declared, length > 0, length <= exchange.machine.maxBodyBytes {
-                // The whole declared body is counted against queue_max_bytes up front, so that a
-                // body that cannot fit is refused before any of it is kept.
-                if shared.queue.reserve(length) {
-                    exchange.teeReserved = length
-                    exchange.teeBody = TeeBody()
-                } else {
-                    exchange.teeRefused = true
-                }
-            } else {
-                exchange.teeBody = TeeBody()
-            }
+            exchange.tap = AnalysisTap(queue: shared.queue, declaredLength: declared, maxBodyBytes: exchange.machine.maxBodyBytes)
         }
         if quiescing { exchange.closeAfterResponse = true }
         self.exchange = exchange
@@ -248,6 +289,23 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
         }
         perform(action, exchange)
+    }
+
+    /// Where the report counts errors that happen before a request head is read (a head NIO
+    /// cannot parse, `header_timeout`): there is no path yet.
+    static let noRequestPath = "-"
+    static let noRequestEndpoint = Endpoint(method: "GET", uri: noRequestPath)
+
+    /// The origin-form (`/path?query`) of an absolute-form target (`http://host/path`, RFC 9112
+    /// §3.2.2), or nil when `uri` is not absolute-form. Requests only ever go to the configured
+    /// agent; the authority is dropped so that routing, admin paths and analysis see the path.
+    static func originForm(of uri: String) -> String? {
+        guard let first = uri.utf8.first, first != UInt8(ascii: "/"), first != UInt8(ascii: "*"),
+              let scheme = uri.range(of: "://") else { return nil }
+        let rest = uri[scheme.upperBound...]
+        guard let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "/" }
+        let tail = rest[slash...]
+        return tail.first == "?" ? "/" + tail : String(tail)
     }
 
     /// The request's endpoint family, and whether the admin routes own its path.
@@ -277,7 +335,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 case .success(let connection):
                     upstreamLeased(connection, current)
                 case .failure(let error):
-                    current.status = "error"
+                    current.status = .error
                     let outcome: ProxyOutcome
                     if case .connectTimeout = error as? ChannelError { outcome = .upstreamTimeout } else { outcome = .upstreamUnreachable }
                     current.failureDetail = "\(error)"
@@ -290,7 +348,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 switch part {
                 case .head:
                     var head = HTTPRequestHead(version: .http1_1, method: exchange.head.method, uri: exchange.head.uri)
-                    head.headers = HopByHopHeaders.forwarded(exchange.head.headers, isChunked: HopByHopHeaders.isChunked(exchange.head.headers))
+                    head.headers = HopByHopHeaders.forwarded(exchange.head.headers, framing: exchange.framing)
                     connection.channel.write(HTTPClientRequestPart.head(head), promise: nil)
                 case .body(let buffer):
                     connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
@@ -308,15 +366,24 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             if startTimer { startAnswerTimer(exchange) }
         case .respondLocally:
             let method = exchange.head.method.rawValue
-            let response = exchange.isAgentTraffic
-                ? SinkResponder.respond(method: method, uri: exchange.head.uri)
-                : shared.admin.respond(method: method, uri: exchange.head.uri)
-            writeLocal(response, exchange, close: false)
-            finish(exchange)
+            if exchange.isAgentTraffic {
+                writeLocal(SinkResponder.respond(method: method, uri: exchange.head.uri), exchange, close: false)
+                finish(exchange)
+                return
+            }
+            // Admin pages are rendered off the event loop (`AdminRenderer`); the exchange stays
+            // current meanwhile, so pipelined requests wait behind it in order.
+            let id = exchange.id
+            shared.renderer.respond(method: method, uri: exchange.head.uri, on: context.eventLoop).assumeIsolated().whenSuccess { [self] answer in
+                guard let current = self.exchange, current.id == id else { return }
+                writeLocal(answer.response, current, close: false, body: answer.body)
+                finish(current)
+            }
         case .respondError(let outcome, let closeClient, let dropUpstream):
             shared.count(outcome, path: exchange.head.uri, endpoint: exchange.endpoint)
             if dropUpstream { drop(exchange) }
             let response = LocalResponse.error(outcome, upstream: shared.configuration.upstream, detail: detail(for: outcome, exchange))
+            if closeClient { closingConnection = true }
             writeLocal(response, exchange, close: closeClient)
             if closeClient { finish(exchange, keepExchange: true) } else if exchange.machine.isComplete { finish(exchange) }
         case .relayHead:
@@ -326,7 +393,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             if let sentAt = exchange.sentAt {
                 shared.metrics.recordUpstreamLatency(endpoint: exchange.endpoint.label, nanoseconds: (now - sentAt).nanoseconds)
             }
-            exchange.status = String(upstreamHead.status.code)
+            exchange.status = .http(Int(upstreamHead.status.code))
             if shared.configuration.analysis, exchange.endpoint.tee == .agentInfo, exchange.isAgentTraffic, upstreamHead.status == .ok { exchange.teeAnswer = [] }
             context.write(wrapOutboundOut(.head(clientHead(for: upstreamHead, exchange))), promise: nil)
             clientAwaitingFlush = true
@@ -355,6 +422,8 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             if let outcome { shared.count(outcome, path: exchange.head.uri, endpoint: exchange.endpoint) }
             if dropUpstream { drop(exchange) }
             if clientAwaitingFlush { clientAwaitingFlush = false; context.flush() }  // the part of the answer relayed so far
+            timers.closing()
+            closingConnection = true
             context.close(promise: nil)
         case .exchangeComplete:
             finish(exchange)
@@ -377,7 +446,11 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             return "the agent at \(shared.configuration.upstream) did not answer within \(shared.configuration.upstreamTimeout)s (upstream_timeout)"
         case .payloadTooLarge:
             return "request body larger than max_body_bytes=\(shared.configuration.maxBodyBytes) (the agent's apm_config.max_payload_size)"
-        case .upstreamReset, .clientAborted:
+        case .badRequest, .methodNotAllowed, .unsupportedTransferCoding:
+            return exchange.failureDetail ?? outcome.rawValue
+        case .headerTimeout:
+            return "the request head was not complete within header_timeout=\(shared.configuration.headerTimeout)s"
+        case .upstreamReset, .clientAborted, .bodyTimeout:
             return outcome.rawValue
         }
     }
@@ -414,7 +487,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             let quiet = NIODeadline.now() - (current.answerActivity ?? sentAt)
             if quiet < shared.upstreamTimeout { return armAnswerTimer(in: shared.upstreamTimeout - quiet) }
             let action = current.machine.timeout()
-            if case .respondError = action { current.status = "504" }
+            if case .respondError = action { current.status = .http(504) }
             perform(action, current)
         }
     }
@@ -429,23 +502,27 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The request is over: tee it, unless the limit was hit.
     private func teeRequest(_ exchange: Exchange) {
         guard shared.configuration.analysis, exchange.isAgentTraffic, exchange.machine.bodyBytes <= exchange.machine.maxBodyBytes else { return }
-        if exchange.teeRefused {
+        // Requests whose body is not kept are handed over too (the report counts them).
+        let (body, reserved): (TeeBody, Int)
+        switch exchange.tap?.handOff() ?? .offer(TeeBody(), reserved: 0) {
+        case .countNotAnalysed:
             shared.countNotAnalysed(path: exchange.head.uri, endpoint: exchange.endpoint)
             return
+        case .offer(let kept, let bytes):
+            (body, reserved) = (kept, bytes)
         }
         // The head and NIO's body buffers go as they are; the analysis thread builds the
         // `CapturedRequest` and the contiguous body (no copy of the body on the event loop).
-        let forwarded = ForwardedRequest(head: exchange.head, body: exchange.teeBody ?? TeeBody(), receivedAt: Date())
-        exchange.teeBody = nil
-        let reserved = exchange.teeReserved
-        exchange.teeReserved = 0
+        let forwarded = ForwardedRequest(head: exchange.head, body: body, receivedAt: Date())
         shared.tee(.forwarded(forwarded), reserved: reserved, path: exchange.head.uri, endpoint: exchange.endpoint)
     }
 
     private func finish(_ exchange: Exchange, keepExchange: Bool = false) {
         record(exchange)
+        if keepExchange { timers.closing() }
         if !keepExchange, self.exchange === exchange {
             self.exchange = nil
+            timers.exchangeEnded(at: .now())
             if !held.isEmpty { scheduleDrain() }
         }
     }
@@ -493,21 +570,22 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func record(_ exchange: Exchange) {
         guard !exchange.recorded else { return }
         exchange.recorded = true
-        shared.metrics.recordExchange(endpoint: exchange.endpoint.label, status: exchange.status,
+        shared.metrics.recordExchange(endpoint: exchange.endpoint.label, status: exchange.status.label,
                                       requestBytes: exchange.requestBytes, responseBytes: exchange.responseBytes)
     }
 
-    private func writeLocal(_ response: LocalResponse, _ exchange: Exchange, close: Bool) {
+    /// `body`: the answer's body already in a buffer (a cached admin page), else made from `response`.
+    private func writeLocal(_ response: LocalResponse, _ exchange: Exchange, close: Bool, body: ByteBuffer? = nil) {
         guard let context else { return }
-        exchange.status = String(response.status)
+        exchange.status = .http(response.status)
         var head = HTTPResponseHead(version: exchange.head.version, status: HTTPResponseStatus(statusCode: response.status))
         head.headers.add(name: "content-type", value: response.contentType)
         head.headers.add(name: "content-length", value: String(response.body.count))
         if close || exchange.closeAfterResponse { head.headers.add(name: "connection", value: "close") }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if exchange.head.method != .HEAD {
+        if exchange.head.method != .HEAD && exchange.head.method != .CONNECT {
             exchange.responseBytes += response.body.count
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(body ?? context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
         }
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if close || exchange.closeAfterResponse {
@@ -560,7 +638,7 @@ extension ProxyServerHandler: UpstreamResponseDelegate {
     func upstreamClosed() {
         guard let exchange else { return }
         exchange.connection = nil
-        if exchange.status == "aborted" { exchange.status = "error" }
+        if exchange.status == .aborted { exchange.status = .error }
         perform(exchange.machine.upstreamClosed(), exchange)
     }
 

@@ -19,21 +19,48 @@ public struct ProxyService: Service {
     }
 
     /// The report to record into: the one at `reportPath` continued, unless `fresh` or absent.
-    public static func openStore(_ configuration: ProxyConfiguration, logger: Logger) throws -> ReportStore {
-        if !configuration.fresh, let existing = try ReportFile.read(from: configuration.reportPath) {
-            logger.info("continuing the report at \(configuration.reportPath) (--fresh starts over)")
-            return ReportStore(continuing: existing, sampleLimit: configuration.sampleLimit, redact: configuration.redact)
+    ///
+    /// A file there that is not a report (empty, truncated by a crash or a full disk, another
+    /// program's JSON) never stops the proxy: applications pointed at it would lose their
+    /// traces. It is moved aside to `<report>.damaged-<UTC time>`, named in one log line, and a
+    /// new report starts.
+    public static func openStore(_ configuration: ProxyConfiguration, logger: Logger, now: Date = Date()) -> ReportStore {
+        let path = configuration.reportPath
+        if !configuration.fresh {
+            do {
+                if let existing = try ReportFile.read(from: path) {
+                    logger.info("continuing the report at \(path) (--fresh starts over)")
+                    return ReportStore(continuing: existing, sampleLimit: configuration.sampleLimit, redact: configuration.redact)
+                }
+            } catch {
+                let aside = damagedName(for: path, at: now)
+                if rename(path, aside) == 0 {
+                    logger.error("the report at \(path) is damaged (\(error)): moved it to \(aside) and started a new report (use --fresh to start over without keeping it)")
+                } else {
+                    let code = errno
+                    logger.error("the report at \(path) is damaged (\(error)) and could not be moved aside (\(String(cString: strerror(code)))): starting a new report that will replace it (use --fresh to start over without keeping it)")
+                }
+            }
         }
         return ReportStore(sampleLimit: configuration.sampleLimit, redact: configuration.redact)
     }
 
+    /// `<path>.damaged-<yyyyMMdd'T'HHmmss'Z'>`: where a damaged report is moved.
+    static func damagedName(for path: String, at date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return "\(path).damaged-\(formatter.string(from: date))"
+    }
+
     public func run() async throws {
-        let store = try Self.openStore(configuration, logger: logger)
+        let store = Self.openStore(configuration, logger: logger)
         let server = ProxyServer(configuration: configuration, store: store, metrics: metrics, logger: logger)
         try await server.start()
         logStart(server)
 
-        let flusher = ReportFlusher(store: store, path: configuration.reportPath, logger: logger)
+        let flusher = ReportFlusher(store: store, path: configuration.reportPath, interval: configuration.flushInterval, logger: logger)
         let interval = Duration.nanoseconds(Int64(configuration.flushInterval * 1e9))
         // Periodic flushes until graceful shutdown; sleeping is cancelled by it.
         try? await cancelWhenGracefulShutdown {
@@ -73,16 +100,19 @@ public struct ProxyService: Service {
 }
 
 /// Writes snapshots of the report atomically (temp file + rename, by `ReportFile.write`).
+/// A failed write (EMFILE at the fd limit, a full disk) loses nothing: the store keeps
+/// everything and the next interval writes it all again.
 struct ReportFlusher: Sendable {
     let store: ReportStore
     let path: String
+    let interval: Double
     let logger: Logger
 
     func flush() {
         do {
             try ReportFile.write(store.snapshot(), to: path)
         } catch {
-            logger.error("could not write the report to \(path): \(error)")
+            logger.error("could not write the report to \(path): \(error); nothing is lost, retrying in \(interval)s")
         }
     }
 }

@@ -11,6 +11,7 @@ final class ProxyShared: Sendable {
     let store: ReportStore
     let metrics: ProxyMetrics
     let admin: AdminRoutes
+    let renderer: AdminRenderer
     let logger: Logger
 
     init(configuration: ProxyConfiguration, store: ReportStore, metrics: ProxyMetrics, logger: Logger) {
@@ -18,13 +19,18 @@ final class ProxyShared: Sendable {
         self.store = store
         self.metrics = metrics
         self.logger = logger
-        self.pool = UpstreamPool(target: configuration.upstream, connectTimeout: .nanoseconds(Int64(configuration.upstreamTimeout * 1e9)))
         self.queue = AnalysisQueue(capacity: configuration.queueCapacity, maxBytes: configuration.queueMaxBytes, threads: configuration.analysisThreads,
                                    priority: configuration.analysisPriority, store: store)
         self.admin = AdminRoutes(store: store, metrics: metrics, queue: queue, upstream: configuration.upstream)
+        self.renderer = AdminRenderer(routes: admin, priority: configuration.analysisPriority)
+        self.pool = UpstreamPool(target: configuration.upstream, connectTimeout: .fromSeconds(configuration.upstreamTimeout))
+        self.timeouts = ConnectionStateMachine.Timeouts(header: .fromSeconds(configuration.headerTimeout), body: .fromSeconds(configuration.bodyTimeout),
+                                                        idle: .fromSeconds(configuration.idleTimeout))
     }
 
-    var upstreamTimeout: TimeAmount { .nanoseconds(Int64(configuration.upstreamTimeout * 1e9)) }
+    var upstreamTimeout: TimeAmount { .fromSeconds(configuration.upstreamTimeout) }
+    /// The client timers (`header_timeout`, `body_timeout`, `idle_timeout`).
+    let timeouts: ConnectionStateMachine.Timeouts
 
     /// Counts an outcome in the report (by request path, which the store normalises) and in the
     /// metrics (by endpoint family, to keep label cardinality bounded).
@@ -51,6 +57,11 @@ final class ProxyShared: Sendable {
         store.countNotAnalysed(endpoint: path)
         metrics.recordNotAnalysed(endpoint: endpoint.label)
     }
+}
+
+extension TimeAmount {
+    /// A configuration's seconds as a `TimeAmount`.
+    static func fromSeconds(_ seconds: Double) -> TimeAmount { .nanoseconds(Int64(seconds * 1e9)) }
 }
 
 /// Which routes a listener serves.

@@ -33,7 +33,7 @@ final class UpstreamPool: @unchecked Sendable {
     private var idle: [ObjectIdentifier: [UpstreamConnection]] = [:]
     private var closing = false
 
-    init(target: UpstreamTarget, connectTimeout: TimeAmount, idleTimeout: TimeAmount = .seconds(4), maxIdlePerLoop: Int = 256) {
+    init(target: UpstreamTarget, connectTimeout: TimeAmount, idleTimeout: TimeAmount = ProxyLimits.upstreamIdle, maxIdlePerLoop: Int = ProxyLimits.upstreamIdlePerLoop) {
         self.target = target
         self.connectTimeout = connectTimeout
         self.idleTimeout = idleTimeout

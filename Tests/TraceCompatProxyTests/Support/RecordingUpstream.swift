@@ -15,7 +15,7 @@ final class RecordingUpstream: @unchecked Sendable {
         case resetMidAnswer
         /// Sends a status line promising 1000 bytes, 10 of them, then neither sends nor closes.
         case stallMidAnswer
-        /// Sends a status line, then 6 body parts of 10 bytes 100 ms apart (a slow but live answer).
+        /// Sends a status line, then 6 body parts of 10 bytes 400 ms apart (a slow but live answer).
         case slowAnswer
         /// Answers with a chunked body of three chunks.
         case chunkedAnswer
@@ -169,7 +169,7 @@ final class RecordingUpstream: @unchecked Sendable {
                 context.writeAndFlush(wrapOutboundOut(.head(response)), promise: nil)
                 let loop = context.eventLoop.assumeIsolated()
                 for part in 1...6 {
-                    loop.scheduleTask(in: .milliseconds(Int64(100 * part))) {
+                    loop.scheduleTask(in: .milliseconds(Int64(400 * part))) {
                         context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: Array(repeating: UInt8(ascii: "0") + UInt8(part), count: 10))))), promise: nil)
                         if part == 6 { context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil) }
                     }
