@@ -4,36 +4,83 @@ import Foundation
 import MessagePack
 import TracePayload
 
-/// Decodes one captured request, applies the v4 rules, and records the outcome in a `ReportStore`.
+/// Decodes one captured request, applies the v4 rules, and folds the outcome into tables of its
+/// own that it hands to a `ReportStore` in batches.
 ///
-/// Shared by the proxy (on its analysis threads) and `trace-compat audit`. Not thread-safe itself:
-/// use one Analyzer per analysis thread; the ReportStore they share is.
+/// Shared by the proxy (on its analysis threads) and `trace-compat audit`. One Analyzer per
+/// analysis thread; it registers with its store, which asks it to hand over on every
+/// `snapshot()` (its own lock makes that safe from another thread), and it hands over by itself
+/// at most every `AnalysisLimits.handOverInterval` and when it goes away.
 ///
-/// Cost model (the proxy targets 200,000 spans/s on one core): a span without findings costs one
-/// walk of its meta and metrics with a first-byte test per value, a hash of its service name, and
-/// no allocation. Strings are copied only when a finding is recorded for a new group, and the
-/// store's lock is taken once per payload (`ReportStore.record`).
-public final class Analyzer {
+/// Cost model: a span without findings costs one walk of its meta and metrics with a first-byte
+/// test per value, a hash of its app name, and no allocation. Nothing is built per payload: no
+/// `Report`, no store lock; strings are copied only for a new finding group, resources are
+/// normalised (`ResourceShape`) only for spans with a finding, and groups are bounded
+/// (`ReportLimits`) so a thread's tables stay small between hand-overs whatever the traffic.
+public final class Analyzer: ReportContributor, @unchecked Sendable {
     public let store: ReportStore
 
+    /// Guards everything below: taken once per request by the analysis thread (uncontended) and by
+    /// `handOver()` when the store asks from another thread.
+    private let lock = NSLock()
     private var decoder = TracePayloadDecoder()
+    /// Traffic, services and times since the last hand-over (findings live in the tables).
+    private var pending = Report()
     private var table: FindingTable
     private var internalTable: FindingTable
     private var strings = StringCache()
-    /// Spans per application in the current payload: hash of the app name → (slot of name, count).
-    private var appSpans: [UInt64: Int] = [:]
-    private var appOrder: [(hash: UInt64, view: String)] = []
+    private var shape = ResourceShape()
+    /// Apps seen since the last hand-over: hash of the name → slot in `apps`.
+    private var appSlots: [UInt64: Int] = [:]
+    private var apps: [App] = []
+    /// Slots of the apps of the current payload (for its per-request counts and header findings).
+    private var payloadApps: [Int] = []
+    private var lastHandOver: UInt64 = DispatchTime.now().uptimeNanoseconds
     /// Twin bookkeeping for V4-DJANGO-MINIMAL within one trace.
     private var dbSpans: [DBSpan] = []
     private var driverSpans: [DriverSpan] = []
+    /// V4-TAG-REPR matches of the current span, recorded once its app is known.
+    private var reprs: [(key: ByteView, value: ByteView, match: PythonRepr.Match)] = []
 
+    struct App { var name: String; var hash: UInt64; var spans: Int; var inPayload: Bool }
     struct DBSpan { var spanID: UInt64; var parentID: UInt64; var name: UInt64; var resource: UInt64; var slot: Int }
     struct DriverSpan { var spanID: UInt64; var parentID: UInt64; var name: UInt64; var resource: UInt64 }
 
     public init(store: ReportStore) {
         self.store = store
-        table = FindingTable(sampleLimit: store.sampleLimit)
-        internalTable = FindingTable(sampleLimit: store.sampleLimit)
+        table = FindingTable(sampleLimit: store.sampleLimit, limits: store.limits)
+        internalTable = FindingTable(sampleLimit: store.sampleLimit, limits: store.limits)
+        store.register(self)
+    }
+
+    deinit { handOverLocked() }
+
+    /// Hands everything folded since the last hand-over to the store, and starts afresh.
+    public func handOver() {
+        lock.withLock { handOverLocked() }
+    }
+
+    private func handOverLocked() {
+        lastHandOver = DispatchTime.now().uptimeNanoseconds
+        for app in apps where app.spans > 0 {
+            pending.services[app.name, default: ServiceSummary()].spans += app.spans
+        }
+        guard pending != Report() || !table.isEmpty || !internalTable.isEmpty else { return }
+        var batch = pending
+        batch.findings = table.findings
+        batch.internalStructTags = internalTable.findings
+        pending = Report()
+        table.reset()
+        internalTable.reset()
+        appSlots.removeAll(keepingCapacity: true)
+        apps.removeAll(keepingCapacity: true)
+        store.record(batch)
+    }
+
+    /// Hands over when the interval has passed (called after each request, lock held).
+    @inline(__always)
+    private func handOverIfDue() {
+        if DispatchTime.now().uptimeNanoseconds &- lastHandOver >= AnalysisLimits.handOverInterval { handOverLocked() }
     }
 
     // MARK: - Requests
@@ -49,33 +96,63 @@ public final class Analyzer {
     /// Judges one request (trace payload, telemetry, anything else is only counted as traffic).
     @discardableResult
     public func analyze(_ request: CapturedRequest) -> Outcome {
+        lock.lock()
+        defer { lock.unlock() }
         lastError = nil
         defer { lastError = nil }
         dispatch(request)
+        handOverIfDue()
         return Outcome(decodeError: lastError)
     }
 
     /// Records a file or request that could not even be read as a request (audit: a foreign or
     /// damaged file), counted with the decode errors.
     public func recordUnreadable(source: String, endpoint: String = "(file)", reason: String, offset: Int, at: Date = Date()) {
-        var delta = Report()
-        let t = ReportTime(at)
-        delta.startedAt = t
-        delta.updatedAt = t
-        recordDecodeError(into: &delta, source: source, endpoint: endpoint, reason: reason, offset: offset, at: t)
-        store.record(delta)
+        lock.withLock {
+            let t = ReportTime(at)
+            seen(t)
+            recordDecodeError(source: source, endpoint: endpoint, reason: reason, offset: offset, at: t)
+        }
+    }
+
+    /// Widens the pending time window to `t`.
+    private func seen(_ first: ReportTime, _ last: ReportTime? = nil) {
+        let last = last ?? first
+        if pending.startedAt.map({ first < $0 }) ?? true { pending.startedAt = first }
+        if pending.updatedAt.map({ last > $0 }) ?? true { pending.updatedAt = last }
     }
 
     private func dispatch(_ request: CapturedRequest) {
         let endpoint = ReportStore.normalise(request.path)
-        store.countRequest(endpoint: endpoint)
-        if let format = TraceFormat(path: endpoint) {
-            analyzeTraces(request, format: format, endpoint: endpoint)
-        } else if endpoint.hasPrefix("/telemetry/proxy/api/v2/apmtelemetry") {
-            analyzeTelemetry(request, endpoint: endpoint)
-        } else if endpoint == V4OpenAIStreamRule.llmobsPath {
-            analyzeLLMObs(request, endpoint: endpoint)
+        countRequest(endpoint)
+        switch EndpointClass(method: request.method, uri: request.path).analysis {
+        case .tracePayload(let format): analyzeTraces(request, format: format, endpoint: endpoint)
+        case .telemetry: analyzeTelemetry(request, endpoint: endpoint)
+        case .llmObs: analyzeLLMObs(request, endpoint: endpoint)
+        case .notDecoded(let reason):
+            // Forwarded untouched: counted as not analysed, with the reason, never as a decode error.
+            Self.bump(&pending.traffic.notAnalysed, endpoint, limit: ReportStore.endpointLimit)
+            var reasons = pending.traffic.notAnalysedReasons ?? [:]
+            if reasons.count < ReportStore.endpointLimit { reasons[endpoint] = reason }
+            pending.traffic.notAnalysedReasons = reasons
+        case .agentInfo, .countOnly: break
         }
+    }
+
+    /// Judges the `Datadog-Agent-Version` header of an agent's answer (the Agent's trace receiver
+    /// sets it on every response, spec revision "Agent version on every answer"), so V4-AGENT
+    /// does not depend on the app calling `/info` through the proxy.
+    public func analyzeAgentVersion(_ version: String, receivedAt: Date = Date()) {
+        lock.lock()
+        defer { lock.unlock() }
+        let at = ReportTime(receivedAt)
+        seen(at)
+        countAgentVersion(version.isEmpty ? "unknown" : version)
+        if V4AgentRule.isUnsupported(version) {
+            table.add(Finding(rule: .agent, service: "datadog-agent", key: "version", kind: version,
+                              firstSeen: at, evidence: "Datadog-Agent-Version: \(version) on the agent's answers"))
+        }
+        handOverIfDue()
     }
 
     /// Judges the agent's answer to `GET /info` (carries the agent version).
@@ -85,25 +162,40 @@ public final class Analyzer {
 
     @discardableResult
     public func analyzeAgentInfo(body: [UInt8], receivedAt: Date, source: String) -> Outcome {
+        lock.lock()
+        defer { lock.unlock() }
         lastError = nil
         defer { lastError = nil }
         let at = ReportTime(receivedAt)
-        var delta = Report()
-        delta.startedAt = at
-        delta.updatedAt = at
+        seen(at)
         do {
             let info = try AgentInfo.parse(body)
             let version = info.version.isEmpty ? "unknown" : info.version
-            delta.traffic.agentVersions[version] = 1
+            countAgentVersion(version)
             if V4AgentRule.isUnsupported(info.version) {
-                delta.findings.append(Finding(rule: .agent, service: "datadog-agent", key: "version", kind: info.version,
-                                              firstSeen: at, evidence: "GET /info answered version \(info.version)"))
+                table.add(Finding(rule: .agent, service: "datadog-agent", key: "version", kind: info.version,
+                                  firstSeen: at, evidence: "GET /info answered version \(info.version)"))
             }
         } catch {
-            recordDecodeError(into: &delta, source: source, endpoint: "/info (answer)", reason: error.reason, offset: error.offset, at: at)
+            recordDecodeError(source: source, endpoint: "/info (answer)", reason: error.reason, offset: error.offset, at: at)
         }
-        store.record(delta)
+        handOverIfDue()
         return Outcome(decodeError: lastError)
+    }
+
+    /// Counts one request by endpoint (normalised path), within `ReportStore.endpointLimit`.
+    private func countRequest(_ endpoint: String) {
+        Self.bump(&pending.traffic.requestsByEndpoint, endpoint, limit: ReportStore.endpointLimit)
+    }
+
+    private func countAgentVersion(_ version: String) {
+        Self.bump(&pending.traffic.agentVersions, version, limit: AnalysisLimits.languages)
+    }
+
+    /// `counts[name] += 1`, or `counts["other"]` when `limit` names are there already.
+    private static func bump(_ counts: inout [String: Int], _ name: String, limit: Int) {
+        if let n = counts[name] { counts[name] = n + 1; return }
+        counts[counts.count < limit ? name : ReportLimits.other, default: 0] += 1
     }
 
     /// The language a request declares; nil when it does not say (judged as Python).
@@ -111,29 +203,26 @@ public final class Analyzer {
         (request.header("Datadog-Meta-Lang") ?? request.header("DD-Client-Library-Language"))?.lowercased()
     }
 
-    private func recordDecodeError(into delta: inout Report, source: String, endpoint: String, reason: String, offset: Int, at: ReportTime) {
+    private func recordDecodeError(source: String, endpoint: String, reason: String, offset: Int, at: ReportTime) {
         lastError = (reason, offset)
-        delta.traffic.decodeErrors.count += 1
-        delta.traffic.decodeErrors.byEndpoint[endpoint, default: 0] += 1
-        delta.traffic.decodeErrors.samples.append(DecodeError(source: source, endpoint: endpoint, reason: reason, offset: offset, at: at))
+        let errors = pending.traffic.decodeErrors
+        pending.traffic.decodeErrors.count += 1
+        Self.bump(&pending.traffic.decodeErrors.byEndpoint, endpoint, limit: ReportStore.endpointLimit)
+        if errors.samples.count < DecodeErrors.sampleLimit {
+            pending.traffic.decodeErrors.samples.append(DecodeError(source: source, endpoint: endpoint, reason: reason, offset: offset, at: at))
+        }
     }
 
     // MARK: - Traces
 
     private func analyzeTraces(_ request: CapturedRequest, format: TraceFormat, endpoint: String) {
         let at = ReportTime(request.receivedAt)
-        var delta = Report()
-        delta.startedAt = at
-        delta.updatedAt = at
         if let lang = Self.language(of: request), lang != "python" {
-            delta.traffic.otherLanguages[lang] = 1
-            store.record(delta)
+            seen(at)
+            Self.bump(&pending.traffic.otherLanguages, lang, limit: AnalysisLimits.languages)
             return
         }
-        table.reset()
-        internalTable.reset()
-        appSpans.removeAll(keepingCapacity: true)
-        appOrder.removeAll(keepingCapacity: true)
+        payloadApps.removeAll(keepingCapacity: true)
         dbSpans.removeAll(keepingCapacity: true)
         driverSpans.removeAll(keepingCapacity: true)
 
@@ -159,48 +248,68 @@ public final class Analyzer {
             }
             resolveTwins()
         } catch let error as MessagePackError {
+            // The spans judged before the error stay counted in their findings; the payload is a decode error.
+            for slot in payloadApps { apps[slot].inPayload = false }
+            seen(at)
             let reason = "\(format.rawValue) trace payload: " + Self.reasonText(error)
-            recordDecodeError(into: &delta, source: request.source, endpoint: endpoint, reason: reason, offset: error.offset, at: at)
-            store.record(delta)
+            recordDecodeError(source: request.source, endpoint: endpoint, reason: reason, offset: error.offset, at: at)
             return
         } catch {
-            recordDecodeError(into: &delta, source: request.source, endpoint: endpoint, reason: "\(error)", offset: 0, at: at)
-            store.record(delta)
+            for slot in payloadApps { apps[slot].inPayload = false }
+            seen(at)
+            recordDecodeError(source: request.source, endpoint: endpoint, reason: "\(error)", offset: 0, at: at)
             return
         }
 
-        delta.traffic.tracePayloads[format.rawValue] = 1
-        delta.traffic.traces = summary.traces
-        delta.traffic.spans = summary.spans
+        pending.traffic.tracePayloads[format.rawValue, default: 0] += 1
+        pending.traffic.traces += summary.traces
+        pending.traffic.spans += summary.spans
         var first = at, last = at
         if latest > 0 {
             first = ReportTime(nanoseconds: earliest)
             last = ReportTime(nanoseconds: latest)
-            delta.startedAt = first
-            delta.updatedAt = last
         }
+        seen(first, last)
 
         let tracer = request.header("Datadog-Meta-Tracer-Version") ?? ""
         let python = request.header("Datadog-Meta-Lang-Version") ?? ""
-        for app in appOrder {
-            var s = ServiceSummary()
-            s.spans = appSpans[app.hash] ?? 0
-            s.apiVersions[format.rawValue] = 1
-            if !tracer.isEmpty { s.tracerVersions[tracer] = 1 }
-            if !python.isEmpty { s.pythonVersions[python] = 1 }
-            delta.services[app.view] = s
-            if !python.isEmpty && V4PythonRule.isUnsupported(python) {
-                delta.findings.append(Finding(rule: .python, service: app.view, kind: python, firstSeen: first, lastSeen: last,
-                                              evidence: "Datadog-Meta-Lang-Version: \(python)"))
-            }
-            if !tracer.isEmpty && V4TracerRule.isBehind(tracer) {
-                delta.findings.append(Finding(rule: .tracer, service: app.view, kind: tracer, firstSeen: first, lastSeen: last,
-                                              evidence: "Datadog-Meta-Tracer-Version: \(tracer)"))
+        // The header rules that fire for this request (usually none: nothing allocated then).
+        var headerFindings: [(RuleID, String, String)] = []
+        if !python.isEmpty && V4PythonRule.isUnsupported(python) { headerFindings.append((.python, "Datadog-Meta-Lang-Version", python)) }
+        if !tracer.isEmpty && V4TracerRule.isBehind(tracer) { headerFindings.append((.tracer, "Datadog-Meta-Tracer-Version", tracer)) }
+        for slot in payloadApps {
+            apps[slot].inPayload = false
+            let app = apps[slot]
+            // Per request and app: which API, tracer and Python it used.
+            var s = pending.services[app.name] ?? ServiceSummary()
+            s.apiVersions[format.rawValue, default: 0] += 1
+            if !tracer.isEmpty { s.tracerVersions[tracer, default: 0] += 1 }
+            if !python.isEmpty { s.pythonVersions[python, default: 0] += 1 }
+            pending.services[app.name] = s
+            for (rule, header, value) in headerFindings {
+                table.hit(FindingTable.Key(rule: rule.index, kind: 0, app: app.hash, service: app.hash, operation: 0, resource: 0, key: fnv1a(value)),
+                          first: first, last: last,
+                          make: { Finding(rule: rule, service: app.name, kind: value, firstSeen: first, lastSeen: last,
+                                          evidence: "\(header): \(value)", app: app.name) },
+                          sample: { nil })
             }
         }
-        delta.findings.append(contentsOf: table.findings)
-        delta.internalStructTags = internalTable.findings
-        store.record(delta)
+    }
+
+    /// The slot of the app named `name` (hash `hash`), counted as "other" beyond `limits.apps`.
+    @inline(__always)
+    private func appSlot(_ name: ByteView, hash: UInt64) -> Int {
+        if let slot = appSlots[hash] { return slot }
+        var n = strings.string(name, hash: hash), h = hash
+        if apps.count >= store.limits.apps {
+            n = ReportLimits.other
+            h = fnv1a(ReportLimits.other)
+            if let slot = appSlots[h] { appSlots[hash] = slot; return slot }
+        }
+        apps.append(App(name: n, hash: h, spans: 0, inPayload: false))
+        appSlots[h] = apps.count - 1
+        appSlots[hash] = apps.count - 1
+        return apps.count - 1
     }
 
     static func reasonText(_ error: MessagePackError) -> String {
@@ -223,6 +332,7 @@ public final class Analyzer {
         let resource = span.resource
         let traceID = span.traceID
         let spanID = span.spanID
+        reprs.removeAll(keepingCapacity: true)
 
         span.meta.forEach { k, v in
             if k.count > 9 && k[0] == UInt8(ascii: "_") && k.equals("_dd.base_service") { baseService = v; return }
@@ -234,33 +344,36 @@ public final class Analyzer {
             case 21 where k.equals("openai.response.model"): if model.isEmpty { model = v }
             default: break
             }
-            if let match = V4TagReprRule.judge(key: k, value: v) {
-                record(.tagRepr, kind: UInt8(truncatingIfNeeded: PythonRepr.Kind.allCases.firstIndex(of: match.kind)!),
-                       service: service, operation: name, resource: resource, key: k, time: time,
-                       make: { s, o, r, key in
-                           Finding(rule: .tagRepr, confidence: match.confidence, service: s, operation: o, resource: r,
-                                   key: key, kind: match.kind.rawValue, firstSeen: time)
-                       },
-                       sample: { Sample(traceID: String(traceID), spanID: String(spanID), valueType: match.kind.rawValue,
-                                        excerpt: self.store.redact ? nil : Sample.excerpt(of: v.string)) })
-            }
+            // Judged now, recorded once the span's app is known (the base service may come later).
+            if let match = V4TagReprRule.judge(key: k, value: v) { reprs.append((k, v, match)) }
         }
 
-        let app = baseService.isEmpty ? service : baseService
-        let appHash = fnv1a(app)
-        if let n = appSpans[appHash] {
-            appSpans[appHash] = n + 1
-        } else {
-            appSpans[appHash] = 1
-            appOrder.append((appHash, strings.string(app, hash: appHash)))
+        let appName = baseService.isEmpty ? service : baseService
+        let slot = appSlot(appName, hash: fnv1a(appName))
+        apps[slot].spans += 1
+        if !apps[slot].inPayload {
+            apps[slot].inPayload = true
+            payloadApps.append(slot)
+        }
+        let app = apps[slot]
+
+        for (k, v, match) in reprs {
+            record(.tagRepr, kind: UInt8(truncatingIfNeeded: PythonRepr.Kind.allCases.firstIndex(of: match.kind)!), app: app,
+                   service: service, operation: name, resource: resource, key: k, time: time,
+                   make: { s, o, r, key in
+                       Finding(rule: .tagRepr, confidence: match.confidence, service: s, operation: o, resource: r,
+                               key: key, kind: match.kind.rawValue, firstSeen: time, fix: V4TagReprRule.fix(for: match.kind), app: app.name)
+                   },
+                   sample: { Sample(traceID: String(traceID), spanID: String(spanID), valueType: match.kind.rawValue,
+                                    excerpt: self.store.redact ? nil : Sample.excerpt(of: v.string)) })
         }
 
         if !span.metrics.isEmpty {
             span.metrics.forEach { k, number in
                 guard V4TagNumericRule.judge(key: k) else { return }
-                record(.tagNumeric, kind: 0, service: service, operation: .empty, resource: .empty, key: k, time: time,
+                record(.tagNumeric, kind: 0, app: app, service: service, operation: .empty, resource: .empty, key: k, time: time,
                        make: { s, _, _, key in
-                           Finding(rule: .tagNumeric, service: s, key: key, firstSeen: time)
+                           Finding(rule: .tagNumeric, service: s, key: key, firstSeen: time, app: app.name)
                        },
                        sample: { Sample(traceID: String(traceID), spanID: String(spanID), valueType: number.isInteger ? "int" : "float",
                                         excerpt: self.store.redact ? nil : Sample.excerpt(of: Self.numberText(number.value)),
@@ -273,31 +386,30 @@ public final class Analyzer {
                 let kind = V4StructTagRule.kind(ofKey: k)
                 let valueType = Self.msgpackTypeName(encoded)
                 if kind == .user {
-                    record(.structTag, kind: 0, service: service, operation: name, resource: resource, key: k, time: time,
+                    record(.structTag, kind: 0, app: app, service: service, operation: name, resource: resource, key: k, time: time,
                            make: { s, o, r, key in
-                               Finding(rule: .structTag, service: s, operation: o, resource: r, key: key, kind: "user", firstSeen: time)
+                               Finding(rule: .structTag, service: s, operation: o, resource: r, key: key, kind: "user", firstSeen: time, app: app.name)
                            },
                            sample: { Sample(traceID: String(traceID), spanID: String(spanID), valueType: valueType) })
                 } else {
-                    let key = FindingTable.Key(rule: RuleID.structTag.index, kind: 1, service: fnv1a(service), operation: fnv1a(name),
+                    let key = FindingTable.Key(rule: RuleID.structTag.index, kind: 1, app: app.hash, service: fnv1a(service), operation: fnv1a(name),
                                                resource: 0, key: fnv1a(k))
                     internalTable.hit(key, at: time, make: {
                         Finding(rule: .structTag, severity: .check, confidence: .high, service: service.string, operation: name.string,
                                 key: k.string, kind: "internal", firstSeen: time,
-                                fix: "Nothing to do: ddtrace writes this struct tag itself (AppSec/IAST/exploit prevention).")
+                                fix: "Nothing to do: ddtrace writes this struct tag itself (AppSec/IAST/exploit prevention).", app: app.name)
                     }, sample: { Sample(traceID: String(traceID), spanID: String(spanID), valueType: valueType) })
                 }
             }
         }
 
         if let kind = V4DjangoMinimalRule.kind(name: name, type: span.type, component: component) {
-            let appName = strings.string(app, hash: appHash)
             let slot = record(.djangoMinimal, kind: UInt8(truncatingIfNeeded: V4DjangoMinimalRule.Kind.allCases.firstIndex(of: kind)!),
-                              service: service, operation: name, resource: resource, key: .empty, time: time,
+                              app: app, service: service, operation: name, resource: resource, key: .empty, time: time,
                               make: { s, o, r, _ in
                                   Finding(rule: .djangoMinimal, service: s, operation: o, resource: r, kind: kind.rawValue, firstSeen: time,
                                           fix: V4DjangoMinimalRule.fix(for: kind),
-                                          app: appName, twinSeen: kind == .database ? 0 : nil)
+                                          app: app.name, twinSeen: kind == .database ? 0 : nil)
                               },
                               sample: { Sample(traceID: String(traceID), spanID: String(spanID)) })
             if kind == .database {
@@ -308,44 +420,51 @@ public final class Analyzer {
         }
 
         if let integration = V4IntegrationRule.removedIntegration(component: component) {
-            record(.integration, kind: 1, service: service, operation: name, resource: .empty, key: component, time: time,
+            record(.integration, kind: 1, app: app, service: service, operation: name, resource: .empty, key: component, time: time,
                    make: { s, o, _, _ in
                        Finding(rule: .integration, service: s, operation: o, key: integration, kind: "span", firstSeen: time,
-                               fix: V4IntegrationRule.fix(for: integration))
+                               fix: V4IntegrationRule.fix(for: integration), app: app.name)
                    },
                    sample: { Sample(traceID: String(traceID), spanID: String(spanID)) })
         }
 
         if V4OpenAIStreamRule.isOpenAISpan(component: component) {
-            record(.openAIStream, kind: 0, service: service, operation: .empty, resource: .empty, key: model, time: time,
+            record(.openAIStream, kind: 0, app: app, service: service, operation: .empty, resource: .empty, key: model, time: time,
                    make: { s, _, _, m in
                        Finding(rule: .openAIStream, service: s, key: m.isEmpty ? nil : m, kind: "apm", firstSeen: time,
-                               evidence: "OpenAI APM spans (the wire cannot show whether calls stream)")
+                               evidence: "OpenAI APM spans (the wire cannot show whether calls stream)", app: app.name)
                    },
                    sample: { Sample(traceID: String(traceID), spanID: String(spanID), operation: name.string) })
         }
 
         if span.error != 0 || !errorType.isEmpty, V4RemovedAPIRule.isCandidateErrorType(errorType), !errorMessage.isEmpty,
            let api = V4RemovedAPIRule.removedAPI(inMessage: errorMessage.string) {
-            record(.removedAPI, kind: 0, service: service, operation: name, resource: resource, key: errorType, time: time,
+            record(.removedAPI, kind: 0, app: app, service: service, operation: name, resource: resource, key: errorType, time: time,
                    make: { s, o, r, _ in
                        Finding(rule: .removedAPI, service: s, operation: o, resource: r, key: api, kind: errorType.string, firstSeen: time,
-                               evidence: "error.message: " + Sample.excerpt(of: errorMessage.string))
+                               evidence: "error.message: " + Sample.excerpt(of: errorMessage.string), app: app.name)
                    },
                    sample: { Sample(traceID: String(traceID), spanID: String(spanID), valueType: errorType.string,
                                     excerpt: self.store.redact ? nil : Sample.excerpt(of: errorMessage.string)) })
         }
     }
 
-    /// Records one occurrence in the payload's table; strings are copied only for a new group.
+    /// Records one occurrence in the thread's table; the resource is normalised first
+    /// (`ResourceShape`), and strings are copied only for a new group.
     @inline(__always)
     @discardableResult
-    private func record(_ rule: RuleID, kind: UInt8, service: ByteView, operation: ByteView, resource: ByteView, key: ByteView,
+    private func record(_ rule: RuleID, kind: UInt8, app: App, service: ByteView, operation: ByteView, resource: ByteView, key: ByteView,
                         time: ReportTime, make: (String, String, String, String) -> Finding, sample: () -> Sample?) -> Int {
-        let sh = fnv1a(service), oh = fnv1a(operation), rh = fnv1a(resource), kh = fnv1a(key)
-        let k = FindingTable.Key(rule: rule.index, kind: kind, service: sh, operation: oh, resource: rh, key: kh)
+        let sh = fnv1a(service), oh = fnv1a(operation), kh = fnv1a(key)
+        var rh: UInt64 = 0
+        if !resource.isEmpty {
+            shape.normalise(resource)
+            rh = shape.bytes.withUnsafeBytes { fnv1a(ByteView($0)) }
+        }
+        let k = FindingTable.Key(rule: rule.index, kind: kind, app: app.hash, service: sh, operation: oh, resource: rh, key: kh)
         return table.hit(k, at: time, make: {
-            make(strings.string(service, hash: sh), strings.string(operation, hash: oh), resource.string, key.string)
+            make(strings.string(service, hash: sh), strings.string(operation, hash: oh),
+                 resource.isEmpty ? "" : String(decoding: shape.bytes, as: UTF8.self), key.string)
         }, sample: sample)
     }
 
@@ -378,86 +497,95 @@ public final class Analyzer {
 
     private func analyzeTelemetry(_ request: CapturedRequest, endpoint: String) {
         var at = ReportTime(request.receivedAt)
-        var delta = Report()
-        delta.startedAt = at
-        delta.updatedAt = at
         let message: TelemetryMessage
         do {
             message = try TelemetryMessage.parse(request.body)
         } catch {
-            recordDecodeError(into: &delta, source: request.source, endpoint: endpoint, reason: error.reason, offset: error.offset, at: at)
-            store.record(delta)
+            seen(at)
+            recordDecodeError(source: request.source, endpoint: endpoint, reason: error.reason, offset: error.offset, at: at)
             return
         }
         if message.tracerTime > 0 {
             // The tracer's own clock (`tracer_time`): when it happened, for captured files too.
             at = ReportTime(milliseconds: Int64((message.tracerTime * 1000).rounded(.down)))
-            delta.startedAt = at
-            delta.updatedAt = at
         }
+        seen(at)
         let app = message.application
         let lang = app.languageName.isEmpty ? (Self.language(of: request) ?? "python") : app.languageName.lowercased()
         guard lang == "python" else {
-            delta.traffic.otherLanguages[lang] = 1
-            store.record(delta)
+            Self.bump(&pending.traffic.otherLanguages, lang, limit: AnalysisLimits.languages)
             return
         }
-        delta.traffic.telemetryMessages = 1
+        pending.traffic.telemetryMessages += 1
         let service = app.serviceName
         var summary = ServiceSummary()
         if !app.tracerVersion.isEmpty { summary.tracerVersions[app.tracerVersion] = 1 }
         if !app.languageVersion.isEmpty { summary.pythonVersions[app.languageVersion] = 1 }
         let config = message.effectiveConfiguration
         if let api = config["DD_TRACE_API_VERSION"] { summary.configuredAPIVersion = api.value }
-        delta.services[service] = summary
+        pending.services[service, default: ServiceSummary()].merge(summary)
+        /// Telemetry findings belong to the app that sent the message.
+        func add(_ finding: Finding) {
+            var f = finding
+            f.app = service
+            table.add(f)
+        }
 
         if V4PythonRule.isUnsupported(app.languageVersion) {
-            delta.findings.append(Finding(rule: .python, service: service, kind: app.languageVersion, firstSeen: at,
+            add(Finding(rule: .python, service: service, kind: app.languageVersion, firstSeen: at,
                                           evidence: "telemetry application.language_version \(app.languageVersion)"))
         }
         if V4TracerRule.isBehind(app.tracerVersion) {
-            delta.findings.append(Finding(rule: .tracer, service: service, kind: app.tracerVersion, firstSeen: at,
+            add(Finding(rule: .tracer, service: service, kind: app.tracerVersion, firstSeen: at,
                                           evidence: "telemetry application.tracer_version \(app.tracerVersion)"))
         }
         for f in V4ConfigRule.judge(config) {
-            delta.findings.append(Finding(rule: .config, confidence: f.confidence, service: service, key: f.setting, firstSeen: at,
+            add(Finding(rule: .config, confidence: f.confidence, service: service, key: f.setting, firstSeen: at,
                                           fix: f.fix, evidence: f.observed))
         }
         for name in V4PlatformRule.settingNames.sorted() {
             if let e = config[name], V4PlatformRule.is32BitLinux(e.value) {
-                delta.findings.append(Finding(rule: .platform, service: service, key: name, kind: e.value, firstSeen: at,
+                add(Finding(rule: .platform, service: service, key: name, kind: e.value, firstSeen: at,
                                               evidence: "telemetry \(name)=\(e.value)"))
             }
         }
         var seenIntegrations = Set<String>()
         for i in message.integrations where i.enabled {
             guard let removed = V4IntegrationRule.removedIntegration(telemetryName: i.name), seenIntegrations.insert(removed).inserted else { continue }
-            delta.findings.append(Finding(rule: .integration, service: service, key: removed, kind: "telemetry", firstSeen: at,
+            add(Finding(rule: .integration, service: service, key: removed, kind: "telemetry", firstSeen: at,
                                           fix: V4IntegrationRule.fix(for: removed),
                                           evidence: "telemetry integration \(i.name) enabled" + (i.version.isEmpty ? "" : " (version \(i.version))")))
         }
-        store.record(delta)
+        // Installed packages of removed integrations: medium evidence, unless the integration
+        // itself was reported enabled in this message (then the high finding above says it).
+        for d in message.dependencies {
+            guard let removed = V4IntegrationRule.removedIntegration(package: d.name), !seenIntegrations.contains(removed) else { continue }
+            seenIntegrations.insert(removed)
+            add(Finding(rule: .integration, confidence: .medium, service: service, key: removed, kind: "package", firstSeen: at,
+                        fix: V4IntegrationRule.fix(for: removed),
+                        evidence: "telemetry app-dependencies-loaded: \(d.name)" + (d.version.isEmpty ? "" : " \(d.version)")))
+        }
+        if let openai = message.dependencies.first(where: { $0.name.lowercased() == "openai" }), !openai.version.isEmpty {
+            pending.services[service, default: ServiceSummary()].openAIVersion = openai.version
+        }
     }
 
     // MARK: - LLM Observability
 
     private func analyzeLLMObs(_ request: CapturedRequest, endpoint: String) {
         let at = ReportTime(request.receivedAt)
-        var delta = Report()
-        delta.startedAt = at
-        delta.updatedAt = at
+        seen(at)
         do {
             let object = try JSONSerialization.jsonObject(with: Data(request.body), options: [])
             for call in V4OpenAIStreamRule.streamedCalls(inLLMObsBody: object) {
-                delta.findings.append(Finding(rule: .openAIStream, service: call.service, key: call.model.isEmpty ? nil : call.model,
+                table.add(Finding(rule: .openAIStream, service: call.service, key: call.model.isEmpty ? nil : call.model,
                                               kind: "llmobs", firstSeen: at,
-                                              evidence: "LLM Observability span with metadata.stream = true"))
+                                              evidence: "LLM Observability span with metadata.stream = true", app: call.service))
             }
         } catch {
-            recordDecodeError(into: &delta, source: request.source, endpoint: endpoint,
+            recordDecodeError(source: request.source, endpoint: endpoint,
                               reason: "invalid LLM Observability JSON (\(JSONField.describe(error)))",
                               offset: JSONSyntax.firstErrorOffset(request.body) ?? JSONField.errorOffset(error), at: at)
         }
-        store.record(delta)
     }
 }
