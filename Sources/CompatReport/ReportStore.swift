@@ -177,6 +177,8 @@ public final class ReportStore: @unchecked Sendable {
 
     /// Endpoint names as counted: the path without its query, at most 200 characters.
     public static func normalise(_ path: String) -> String {
+        // The usual path (no query, not too long, not empty) is itself: no new string.
+        if !path.isEmpty, path.utf8.count <= 200, !path.utf8.contains(UInt8(ascii: "?")) { return path }
         var p = Substring(path)
         if let q = p.firstIndex(of: "?") { p = p[..<q] }
         if p.isEmpty { return "/" }

@@ -12,6 +12,10 @@ public enum AnalysisLimits {
     /// Bytes of a normalised resource kept (grouping key and report text). 256: the report's
     /// tables show a resource in one or two lines.
     public static let resourceBytesKept = 256
+    /// Raw resources whose normalised hash is remembered (`AnalysisState.shapes`). 4,096: the
+    /// distinct queries of a few apps; 64 KiB; cleared when full, so hostile traffic costs only
+    /// the normalising it would cost anyway.
+    public static let shapesCached = 4096
     /// Other languages counted by name between two hand-overs (the header is the client's text).
     public static let languages = 16
 }

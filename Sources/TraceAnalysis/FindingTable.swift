@@ -17,6 +17,18 @@ struct FindingTable {
         var operation: UInt64
         var resource: UInt64
         var key: UInt64
+
+        /// One word fed to the hasher instead of seven (the fields are hashes already).
+        func hash(into hasher: inout Hasher) {
+            let m: UInt64 = 0x9E37_79B9_7F4A_7C15
+            var h = UInt64(rule) << 8 | UInt64(kind)
+            h = (h ^ app) &* m
+            h = (h ^ service) &* m
+            h = (h ^ operation) &* m
+            h = (h ^ resource) &* m
+            h = (h ^ key) &* m
+            hasher.combine(h)
+        }
     }
 
     struct Scope: Hashable { var rule: UInt8; var app: UInt64; var service: UInt64 }
@@ -46,48 +58,58 @@ struct FindingTable {
         regular = 0
     }
 
-    /// Counts one occurrence seen between `first` and `last`; `make` runs only for a new group,
-    /// `sample` only while samples are wanted. Returns the group's slot (for later updates such
-    /// as twin counts; valid until the next `reset`).
+    /// Counts one occurrence seen between `first` and `last` in an existing group and returns its
+    /// slot (valid until the next `reset`); nil when the group is new (then call `insert`). Two
+    /// steps so that the caller builds a new group's strings outside any access to the table.
     @inline(__always)
-    @discardableResult
-    mutating func hit(_ key: Key, first: ReportTime, last: ReportTime, make: () -> Finding, sample: () -> Sample?) -> Int {
-        if let i = index[key] {
-            findings[i].count += 1
-            if first < findings[i].firstSeen { findings[i].firstSeen = first }
-            if last > findings[i].lastSeen { findings[i].lastSeen = last }
-            if findings[i].samples.count < sampleLimit, let s = sample() { findings[i].samples.append(s) }
-            return i
-        }
-        return insert(key, first: first, last: last, make: make, sample: sample)
+    mutating func count(_ key: Key, first: ReportTime, last: ReportTime, sample: () -> Sample?) -> Int? {
+        guard let i = index[key] else { return nil }
+        findings[i].count += 1
+        if first < findings[i].firstSeen { findings[i].firstSeen = first }
+        if last > findings[i].lastSeen { findings[i].lastSeen = last }
+        if findings[i].samples.count < sampleLimit, let s = sample() { findings[i].samples.append(s) }
+        return i
     }
 
-    @inline(__always)
+    /// A new group for `key` with `finding` (count one), or, beyond the bounds, one more in its
+    /// scope's "other" group. Returns the slot.
     @discardableResult
-    mutating func hit(_ key: Key, at time: ReportTime, make: () -> Finding, sample: () -> Sample?) -> Int {
-        hit(key, first: time, last: time, make: make, sample: sample)
-    }
-
-    private mutating func insert(_ key: Key, first: ReportTime, last: ReportTime, make: () -> Finding, sample: () -> Sample?) -> Int {
+    mutating func insert(_ key: Key, first: ReportTime, last: ReportTime, finding: Finding, sample: Sample?) -> Int {
         if key.kind != Self.overflowKind {
             let scope = Scope(rule: key.rule, app: key.app, service: key.service)
             let inScope = perScope[scope, default: 0]
             guard inScope < limits.groupsPerScope && regular < limits.groups else {
                 // Beyond the bound: the scope's "other" group (the store folds it exactly).
                 let other = Key(rule: key.rule, kind: Self.overflowKind, app: key.app, service: key.service, operation: 0, resource: 0, key: 0)
-                return hit(other, first: first, last: last, make: { make().overflow(app: nil) }, sample: sample)
+                if let slot = count(other, first: first, last: last, sample: { sample }) { return slot }
+                return insert(other, first: first, last: last, finding: finding.overflow(app: nil), sample: sample)
             }
             perScope[scope] = inScope + 1
             regular += 1
         }
-        var f = make()
+        var f = finding
         f.count = 1
         f.firstSeen = first
         f.lastSeen = last
-        if sampleLimit > 0, let s = sample() { f.samples = [s] }
+        if sampleLimit > 0, let s = sample { f.samples = [s] }
         index[key] = findings.count
         findings.append(f)
         return findings.count - 1
+    }
+
+    /// `count`, else `insert` with what `make` builds (for callers whose `make` touches nothing
+    /// else of theirs).
+    @inline(__always)
+    @discardableResult
+    mutating func hit(_ key: Key, first: ReportTime, last: ReportTime, make: () -> Finding, sample: () -> Sample?) -> Int {
+        if let slot = count(key, first: first, last: last, sample: sample) { return slot }
+        return insert(key, first: first, last: last, finding: make(), sample: sampleLimit > 0 ? sample() : nil)
+    }
+
+    @inline(__always)
+    @discardableResult
+    mutating func hit(_ key: Key, at time: ReportTime, make: () -> Finding, sample: () -> Sample?) -> Int {
+        hit(key, first: time, last: time, make: make, sample: sample)
     }
 
     /// Adds a finding built whole (telemetry, `/info`, LLM Observability: rare requests), keyed by
@@ -100,7 +122,7 @@ struct FindingTable {
             findings[i].absorb(finding, sampleLimit: sampleLimit)
             return
         }
-        insert(key, first: finding.firstSeen, last: finding.lastSeen, make: { finding }, sample: { nil })
+        insert(key, first: finding.firstSeen, last: finding.lastSeen, finding: finding, sample: nil)
         if let i = index[key] {
             findings[i].count = finding.count
             findings[i].samples = Array(finding.samples.prefix(sampleLimit))
