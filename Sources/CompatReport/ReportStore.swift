@@ -7,7 +7,9 @@ import Foundation
 /// Recording is batched per thread, not per payload: each `Analyzer` folds findings and traffic
 /// into tables of its own and hands them over (`record(_:)`, one lock) at most every
 /// `AnalysisLimits.handOverInterval`, and whenever `snapshot()` asks every registered
-/// contributor to hand over first, so a snapshot always includes what the threads hold.
+/// contributor to hand over first: an idle analyzer at once (so a snapshot after the work is done
+/// includes everything), a busy one right after its current request (a snapshot never waits for
+/// an idle-priority analysis thread).
 /// Finding groups are bounded (`ReportLimits`): beyond a bound they are counted in "other"
 /// groups, so the store's size and a snapshot's cost are bounded whatever the traffic.
 public final class ReportStore: @unchecked Sendable {
@@ -188,7 +190,8 @@ public final class ReportStore: @unchecked Sendable {
 
 /// Whoever folds findings into tables of its own (an `Analyzer`) and hands them to a store in batches.
 public protocol ReportContributor: AnyObject {
-    /// Records what it holds into its store now (with `ReportStore.record`) and starts afresh.
+    /// Records what it holds into its store (with `ReportStore.record`) and starts afresh: now,
+    /// or, when busy, right after its current unit of work (it must not block the caller).
     func handOver()
 }
 

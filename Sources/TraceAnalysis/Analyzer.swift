@@ -1,6 +1,7 @@
 import CompatReport
 import CompatRules
 import Foundation
+import Synchronization
 import MessagePack
 import TracePayload
 
@@ -10,7 +11,9 @@ import TracePayload
 /// Shared by the proxy (on its analysis threads) and `trace-compat audit`. One Analyzer per
 /// analysis thread; it registers with its store, which asks it to hand over on every
 /// `snapshot()` (its own lock makes that safe from another thread), and it hands over by itself
-/// at most every `AnalysisLimits.handOverInterval` and when it goes away.
+/// at most every `AnalysisLimits.handOverInterval` and when it goes away. A snapshot taken while
+/// an analyzer is mid-request gets that analyzer's tables right after the request (it never waits
+/// for an analysis thread: see `handOver()`).
 ///
 /// Cost model: a span without findings costs one walk of its meta and metrics with a first-byte
 /// test per value, a hash of its app name, and no allocation. Nothing is built per payload: no
@@ -33,9 +36,31 @@ public final class Analyzer: ReportContributor, @unchecked Sendable {
 
     deinit { handOverLocked() }
 
-    /// Hands everything folded since the last hand-over to the store, and starts afresh.
+    /// Set by `handOver()` when the analyzer was busy: it hands over right after its request.
+    private let handOverRequested = Atomic<Bool>(false)
+
+    /// Hands everything folded since the last hand-over to the store, and starts afresh; when
+    /// the analyzer is in the middle of a request, it hands over right after it instead. Never
+    /// waits for the analysis thread: it runs at idle priority and may not get the CPU for long
+    /// under load, and the store's snapshot (the flush, the admin routes) must not wait for it.
     public func handOver() {
+        if lock.try() {
+            handOverLocked()
+            lock.unlock()
+        } else {
+            handOverRequested.store(true, ordering: .releasing)
+        }
+    }
+
+    /// Hands over now, waiting for the current request if there is one (shutdown, tests).
+    public func handOverNow() {
         lock.withLock { handOverLocked() }
+    }
+
+    /// After a request (lock held): hands over when the interval passed or the store asked.
+    @inline(__always)
+    private func handOverIfDue() {
+        if state.handOverIsDue || handOverRequested.exchange(false, ordering: .acquiring) { handOverLocked() }
     }
 
     private func handOverLocked() {
@@ -56,7 +81,7 @@ public final class Analyzer: ReportContributor, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let outcome = state.analyze(request)
-        if state.handOverIsDue { handOverLocked() }
+        handOverIfDue()
         return outcome
     }
 
@@ -73,7 +98,7 @@ public final class Analyzer: ReportContributor, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         state.analyzeAgentVersion(version, receivedAt: receivedAt)
-        if state.handOverIsDue { handOverLocked() }
+        handOverIfDue()
     }
 
     /// Judges the agent's answer to `GET /info` (carries the agent version).
@@ -86,7 +111,7 @@ public final class Analyzer: ReportContributor, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let outcome = state.analyzeAgentInfo(body: body, receivedAt: receivedAt, source: source)
-        if state.handOverIsDue { handOverLocked() }
+        handOverIfDue()
         return outcome
     }
 

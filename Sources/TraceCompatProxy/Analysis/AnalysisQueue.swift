@@ -158,7 +158,7 @@ public final class AnalysisQueue: @unchecked Sendable {
             while count == 0 && !stopping { condition.wait() }
             if count == 0 && stopping {
                 condition.unlock()
-                analyzer.handOver()  // what this thread folded reaches the store before drain() returns
+                analyzer.handOverNow()  // what this thread folded reaches the store before drain() returns
                 condition.lock()
                 finished += 1
                 condition.broadcast()
