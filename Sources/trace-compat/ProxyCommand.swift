@@ -1,4 +1,5 @@
 import ArgumentParser
+import CompatReport
 import Configuration
 import Foundation
 import Logging
@@ -60,6 +61,12 @@ struct ProxyCommand: AsyncParsableCommand {
     var idleTimeout: Double?
     @Option(help: "Permission bits (octal) of a unix --listen socket (default 0722, as the agent's apm socket). Env TRACE_COMPAT_SOCKET_MODE.")
     var socketMode: String?
+    @Option(help: "Finding groups per rule, app and service; more are counted in an 'other' group (default 100). Env TRACE_COMPAT_MAX_FINDING_GROUPS_PER_SCOPE.")
+    var maxFindingGroupsPerScope: Int?
+    @Option(help: "Finding groups in the whole report; more are counted in 'other' groups (default 2000). Env TRACE_COMPAT_MAX_FINDING_GROUPS.")
+    var maxFindingGroups: Int?
+    @Option(help: "Applications kept by name; more are counted as app 'other' (default 32). Env TRACE_COMPAT_MAX_APPS.")
+    var maxApps: Int?
 
     func run() async throws {
         let logger = Logger(label: "trace-compat.proxy")
@@ -102,6 +109,9 @@ struct ProxyCommand: AsyncParsableCommand {
         put("analysis_threads", analysisThreads.map(ConfigContent.int))
         put("analysis_priority", analysisPriority.map(ConfigContent.string))
         put("sample_limit", sampleLimit.map(ConfigContent.int))
+        put("max_finding_groups_per_scope", maxFindingGroupsPerScope.map(ConfigContent.int))
+        put("max_finding_groups", maxFindingGroups.map(ConfigContent.int))
+        put("max_apps", maxApps.map(ConfigContent.int))
         put("analysis", analysis.map(ConfigContent.bool))
         put("header_timeout", headerTimeout.map(ConfigContent.double))
         put("body_timeout", bodyTimeout.map(ConfigContent.double))

@@ -1,3 +1,4 @@
+import CompatReport
 import Foundation
 
 /// Everything `trace-compat proxy` needs to run, as one plain value.
@@ -46,6 +47,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var idleTimeout: Double
     /// Permission bits of a unix listening socket (`socket_mode`, e.g. 0o722).
     public var socketMode: Int
+    /// Bounds on the report's finding groups and apps (`ReportLimits`; keys
+    /// `max_finding_groups_per_scope`, `max_finding_groups`, `max_apps`).
+    public var reportLimits: ReportLimits
 
     /// The Datadog Agent's own request limit (see `ProxyLimits.agentMaxPayloadSize`).
     public static let agentMaxPayloadSize = ProxyLimits.agentMaxPayloadSize
@@ -69,6 +73,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         fresh: Bool = false,
         redact: Bool = false,
         sampleLimit: Int = ProxyLimits.sampleLimit,
+        reportLimits: ReportLimits = .default,
         analysis: Bool = true,
         headerTimeout: Double = ProxyLimits.headerTimeout,
         bodyTimeout: Double = ProxyLimits.bodyTimeout,
@@ -89,6 +94,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         self.fresh = fresh
         self.redact = redact
         self.sampleLimit = sampleLimit
+        self.reportLimits = reportLimits
         self.analysis = analysis
         self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout
@@ -110,6 +116,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
         if idleTimeout <= 0 { errors.append("idle_timeout must be > 0 seconds (got \(idleTimeout))") }
         if !(0...0o777).contains(socketMode) { errors.append("socket_mode must be permission bits 0000-0777 (got \(String(socketMode, radix: 8)))") }
         if sampleLimit < 0 { errors.append("sample_limit must be >= 0 (got \(sampleLimit))") }
+        if reportLimits.groupsPerScope <= 0 || reportLimits.groups <= 0 || reportLimits.apps <= 0 {
+            errors.append("max_finding_groups_per_scope, max_finding_groups and max_apps must be > 0")
+        }
         if reportPath.isEmpty { errors.append("report must name a file") }
         return errors
     }

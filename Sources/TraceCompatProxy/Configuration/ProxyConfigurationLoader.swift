@@ -1,3 +1,4 @@
+import CompatReport
 import Configuration
 import Foundation
 
@@ -37,6 +38,14 @@ public enum ProxyConfigurationLoader {
         configuration.fresh = try strict(reader, "fresh", default: defaults.fresh) { try $0.requiredBool(forKey: $1) }
         configuration.redact = try strict(reader, "redact", default: defaults.redact) { try $0.requiredBool(forKey: $1) }
         configuration.sampleLimit = try strict(reader, "sample_limit", default: defaults.sampleLimit) { try $0.requiredInt(forKey: $1) }
+        let limits = defaults.reportLimits
+        let perScope = try strict(reader, "max_finding_groups_per_scope", default: limits.groupsPerScope) { try $0.requiredInt(forKey: $1) }
+        let groups = try strict(reader, "max_finding_groups", default: limits.groups) { try $0.requiredInt(forKey: $1) }
+        let apps = try strict(reader, "max_apps", default: limits.apps) { try $0.requiredInt(forKey: $1) }
+        guard perScope > 0, groups > 0, apps > 0 else {
+            throw ProxyConfigurationError.invalid(key: "max_finding_groups_per_scope / max_finding_groups / max_apps", value: "\(perScope) / \(groups) / \(apps)", reason: "must be > 0")
+        }
+        configuration.reportLimits = ReportLimits(groupsPerScope: perScope, groups: groups, apps: apps)
         configuration.analysis = try strict(reader, "analysis", default: defaults.analysis) { try $0.requiredBool(forKey: $1) }
         configuration.headerTimeout = try strict(reader, "header_timeout", default: defaults.headerTimeout) { try $0.requiredDouble(forKey: $1) }
         configuration.bodyTimeout = try strict(reader, "body_timeout", default: defaults.bodyTimeout) { try $0.requiredDouble(forKey: $1) }

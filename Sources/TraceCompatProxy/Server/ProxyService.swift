@@ -30,7 +30,8 @@ public struct ProxyService: Service {
             do {
                 if let existing = try ReportFile.read(from: path) {
                     logger.info("continuing the report at \(path) (--fresh starts over)")
-                    return ReportStore(continuing: existing, sampleLimit: configuration.sampleLimit, redact: configuration.redact)
+                    return ReportStore(continuing: existing, sampleLimit: configuration.sampleLimit, redact: configuration.redact,
+                                           limits: configuration.reportLimits)
                 }
             } catch {
                 let aside = damagedName(for: path, at: now)
@@ -42,7 +43,7 @@ public struct ProxyService: Service {
                 }
             }
         }
-        return ReportStore(sampleLimit: configuration.sampleLimit, redact: configuration.redact)
+        return ReportStore(sampleLimit: configuration.sampleLimit, redact: configuration.redact, limits: configuration.reportLimits)
     }
 
     /// `<path>.damaged-<yyyyMMdd'T'HHmmss'Z'>`: where a damaged report is moved.
