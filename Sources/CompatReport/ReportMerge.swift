@@ -19,6 +19,7 @@ extension Report {
         for (name, s) in other.services { services[name, default: ServiceSummary()].merge(s) }
         Self.absorb(&findings, other.findings, sampleLimit: options.sampleLimit)
         Self.absorb(&internalStructTags, other.internalStructTags, sampleLimit: options.sampleLimit)
+        Self.absorb(canary: &canary, other.canary)
     }
 
     /// Adds findings exactly, within the default group bounds (`ReportLimits`), as the live store does.
@@ -55,6 +56,7 @@ extension Report {
                 r.findings[i].share = nil
             }
         }
+        r.finalizeCanary()
         r.findings.sort(by: Self.order)
         r.internalStructTags.sort(by: Self.order)
         r.checklist = Self.checklist(for: r)
