@@ -119,6 +119,12 @@ extension Report {
                 // The agent's version was seen and is fine: say which, not "not seen".
                 advice = "Agent version seen: " + t.agentVersions.keys.sorted().joined(separator: ", ") + " (nothing to change)."
             }
+            if n == 0, id == .canaryDiff, let apps = r.canary, !apps.isEmpty {
+                // Nothing to compare yet: say which majors each app was seen on.
+                advice = "No application seen on both ddtrace 3.x and 4.x yet (tracer major versions seen: "
+                    + apps.keys.sorted().map { "\($0): " + apps[$0]!.versions.keys.sorted().joined(separator: ", ") }.joined(separator: "; ")
+                    + "). To measure what v4 changes, run a canary through the proxy (docs/rules.md, V4-CANARY-DIFF)."
+            }
             if n == 0 {
                 let unobservable = Self.unobservable(rule.reads, in: r)
                 if let u = unobservable { status = .notObservable; advice = u }
