@@ -149,6 +149,7 @@ struct HTMLReport {
             put("</tbody></table>")
         }
 
+        out += CanarySection.html(r)
         put("<h2>The whole checklist</h2><table id=\"checklist\"><thead><tr><th>Item</th><th>What</th><th>Seen on</th><th>Status</th><th>Findings</th><th>Notes</th></tr></thead><tbody>")
         for c in r.checklist {
             let cls = c.status == .found ? " class=\"found\"" : ""

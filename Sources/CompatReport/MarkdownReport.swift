@@ -179,6 +179,7 @@ struct MarkdownReport {
             line()
         }
 
+        out += CanarySection.markdown(r)
         line("## The whole checklist")
         line()
         line("Every change of the v4 migration guide. *Wire* items were checked against the traffic above; *code* items never show in traffic and need a look at the code.")

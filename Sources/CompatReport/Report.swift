@@ -26,11 +26,14 @@ public struct Report: Codable, Sendable, Equatable {
     public var internalStructTags: [Finding] = []
     /// The whole migration checklist, including what only the code can answer.
     public var checklist: [ChecklistItem] = []
+    /// V4-CANARY-DIFF: per application, its span profile per tracer major version and (derived)
+    /// the comparison of 3.x and 4.x. Absent until a trace payload with a tracer version was seen.
+    public var canary: [String: CanaryApp]?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case schema, generator, options, traffic, services, findings, checklist
+        case schema, generator, options, traffic, services, findings, checklist, canary
         case startedAt = "started_at", updatedAt = "updated_at", internalStructTags = "internal_struct_tags"
     }
 

@@ -19,6 +19,7 @@ extension Report {
         for (name, s) in other.services { services[name, default: ServiceSummary()].merge(s) }
         Self.absorb(&findings, other.findings, sampleLimit: options.sampleLimit)
         Self.absorb(&internalStructTags, other.internalStructTags, sampleLimit: options.sampleLimit)
+        Self.absorb(canary: &canary, other.canary)
     }
 
     /// Adds findings exactly, within the default group bounds (`ReportLimits`), as the live store does.
@@ -55,6 +56,7 @@ extension Report {
                 r.findings[i].share = nil
             }
         }
+        r.finalizeCanary()
         r.findings.sort(by: Self.order)
         r.internalStructTags.sort(by: Self.order)
         r.checklist = Self.checklist(for: r)
@@ -116,6 +118,12 @@ extension Report {
             if n == 0, rule.reads == [.agentAnswers], !t.agentVersions.isEmpty {
                 // The agent's version was seen and is fine: say which, not "not seen".
                 advice = "Agent version seen: " + t.agentVersions.keys.sorted().joined(separator: ", ") + " (nothing to change)."
+            }
+            if n == 0, id == .canaryDiff, let apps = r.canary, !apps.isEmpty {
+                // Nothing to compare yet: say which majors each app was seen on.
+                advice = "No application seen on both ddtrace 3.x and 4.x yet (tracer major versions seen: "
+                    + apps.keys.sorted().map { "\($0): " + apps[$0]!.versions.keys.sorted().joined(separator: ", ") }.joined(separator: "; ")
+                    + "). To measure what v4 changes, run a canary through the proxy (docs/rules.md, V4-CANARY-DIFF)."
             }
             if n == 0 {
                 let unobservable = Self.unobservable(rule.reads, in: r)

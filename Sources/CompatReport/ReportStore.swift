@@ -122,6 +122,7 @@ public final class ReportStore: @unchecked Sendable {
             for (name, s) in batch.services { report.services[boundedApp(name), default: ServiceSummary()].merge(s) }
             for f in batch.findings { groups.add(prepared(f)) }
             for f in batch.internalStructTags { internalGroups.add(prepared(f)) }
+            Report.absorb(canary: &report.canary, batch.canary, limits: limits)
         }
     }
 

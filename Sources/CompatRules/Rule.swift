@@ -19,6 +19,7 @@ public enum RuleID: String, Sendable, Codable, CaseIterable, Comparable {
     case integration = "V4-INTEGRATION"
     case openAIStream = "V4-OPENAI-STREAM"
     case removedAPI = "V4-REMOVED-API"
+    case canaryDiff = "V4-CANARY-DIFF"
 
     /// A small number for hashing on hot paths (the declaration order).
     public var index: UInt8 { UInt8(RuleID.allCases.firstIndex(of: self)!) }
@@ -40,6 +41,7 @@ public enum RuleID: String, Sendable, Codable, CaseIterable, Comparable {
         case .integration: V4IntegrationRule.self
         case .openAIStream: V4OpenAIStreamRule.self
         case .removedAPI: V4RemovedAPIRule.self
+        case .canaryDiff: V4CanaryDiffRule.self
         }
     }
 }

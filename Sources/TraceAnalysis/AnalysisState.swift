@@ -40,6 +40,7 @@ struct AnalysisState {
         }
         appSlots.removeAll(keepingCapacity: true)
         apps.removeAll(keepingCapacity: true)
+        if let canaryApps = canary.take() { pending.canary = canaryApps }
         guard pending != Report() || !table.isEmpty || !internalTable.isEmpty else { return nil }
         var batch = pending
         batch.findings = table.findings
@@ -68,6 +69,11 @@ struct AnalysisState {
     var driverSpans: [DriverSpan] = []
     /// V4-TAG-REPR matches of the current span, recorded once its app is known.
     var reprs: [(key: ByteView, value: ByteView, match: PythonRepr.Match)] = []
+    /// V4-CANARY-DIFF profiles, the current request's tracer major version (nil: not profiled)
+    /// and a trace number unique across payloads.
+    var canary = CanaryAccumulator()
+    var canaryMajor: (name: String, hash: UInt64)?
+    var traceSerial = 0
 
     struct App { var name: String; var hash: UInt64; var spans: Int; var inPayload: Bool }
     struct DBSpan { var spanID: UInt64; var parentID: UInt64; var name: UInt64; var resource: UInt64; var slot: Int }
@@ -181,6 +187,7 @@ struct AnalysisState {
         driverSpans.removeAll(keepingCapacity: true)
 
         var currentTrace = -1
+        canaryMajor = request.header("Datadog-Meta-Tracer-Version").flatMap(V4CanaryDiffRule.major(ofTracerVersion:)).map { ($0, fnv1a($0)) }
         // The spans' own time window: what the report's started_at / updated_at and the header
         // findings use, so that an audit of old captures shows when the traffic happened, not
         // when the files were copied (receivedAt is then a file time).
@@ -196,6 +203,7 @@ struct AnalysisState {
                     if span.traceIndex != currentTrace {
                         resolveTwins()
                         currentTrace = span.traceIndex
+                        traceSerial &+= 1
                     }
                     if span.start > 0 {
                         earliest = min(earliest, span.start)
@@ -310,6 +318,10 @@ struct AnalysisState {
             payloadApps.append(slot)
         }
         let app = apps[slot]
+        if let major = canaryMajor {
+            canary.add(span, app: app.name, appHash: app.hash, major: major.name, majorHash: major.hash, trace: traceSerial,
+                       component: component, strings: &strings)
+        }
 
         for (k, v, match) in reprs {
             record(.tagRepr, kind: UInt8(truncatingIfNeeded: PythonRepr.Kind.allCases.firstIndex(of: match.kind)!), app: app,

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Creates (or refreshes) the git-ignored venv at <repo>/.venv with the pinned Python side of the
 # end-to-end suite (scripts/e2e/requirements.txt): ddtrace 3.19.9, Django 5.2, ddapm-test-agent,
-# pytest, requests, msgpack. Idempotent: returns at once when the venv already matches the pins.
+# pytest, requests, msgpack, Jinja2 (E2E_VENV=.venv-v4 E2E_REQUIREMENTS=requirements-v4.txt: ddtrace 4.x for the
+# canary test). Idempotent: returns at once when the venv already matches the pins.
 # Installs python3-venv through apt-get when the system Python cannot create a venv.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 venv=${E2E_VENV:-$repo/.venv}
-req=$here/requirements.txt
+req=${E2E_REQUIREMENTS:-$here/requirements.txt}
 stamp=$venv/.trace-compat-e2e.sha256
 want=$(sha256sum "$req" | cut -d' ' -f1)
 

@@ -5,6 +5,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/setup-venv.sh"
+# The canary test's second tracer: the same app on ddtrace 4.x, in its own venv.
+E2E_VENV="$here/../../.venv-v4" E2E_REQUIREMENTS="$here/requirements-v4.txt" "$here/setup-venv.sh"
 if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
   echo "e2e setup: installing chromium (apt-get) for the HTML report check" >&2
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
