@@ -2,32 +2,35 @@ import CompatReport
 import Foundation
 import NIOCore
 import Testing
-import TraceCompatProxy
+@testable import TraceCompatProxy
 
 extension SocketSuites {
 /// Admin pages fetched in a loop do not slow forwarding down: they are rendered off the event
 /// loops, at most once a second (`AdminRenderer`).
 @Suite(.serialized) struct AdminLoadTests {
     /// A report of 3,000 finding groups (rendered on an event loop, each fetch took most of a
-    /// second and forwarding p99 went from 3 ms to 813 ms). Forwarding p99 is measured quiet,
-    /// then while two threads fetch `/compat/report.html`, `/metrics` and `/compat/report.json`
-    /// without pause, in the same test. The tolerance is the "within a few ms": quiet p99
-    /// + 5 ms, or + half the quiet p99 when the machine is so loaded that the quiet p99 itself is
-    /// tens of ms (seen on the shared 2-core machine with other builds running: 19 to 62 ms
-    /// quiet, and runs 5 ms apart from noise alone); either is far below what rendering on the
-    /// loop cost (+810 ms). The fetchers use blocking sockets on
-    /// their own threads, so that reading the pages does not run on the proxy's event loops.
+    /// second and forwarding p99 went from 3 ms to 813 ms). Two threads fetch
+    /// `/compat/report.html`, `/metrics` and `/compat/report.json` in a loop while traces are
+    /// posted. Asserted twice, so that the test fails for the right reason and never for the
+    /// machine's own load:
+    /// - the mechanism: every render ran off the event loops, and at most one per route per
+    ///   `adminSnapshotMaxAge` however many fetches came (counted by `AdminRenderer`);
+    /// - the effect: quiet and admin-loaded blocks of 100 requests alternate (so other builds on
+    ///   the shared 2-core machine drift into both) and the median of the loaded blocks' p99s stays
+    ///   within 50 ms of the quiet blocks'. Quiet p99 alone ranged 1.5 to 62 ms on that machine, so
+    ///   a few-ms bound failed one run in three from noise; 50 ms still catches the +810 ms that
+    ///   rendering on the loop cost. The fetchers use blocking sockets on their own threads, so that
+    ///   reading the pages does not run on the proxy's event loops.
     @Test(.timeLimit(.minutes(2))) func fetchingAdminPagesInALoopLeavesForwardingP99AsQuiet() async throws {
         // The default analysis_priority (idle): the render thread runs SCHED_IDLE, on CPU the
         // event loops do not want.
         let harness = try await ProxyHarness.start()
         harness.store.record(Self.findings(3000))
         let port = harness.address.port!
+        let started = ContinuousClock.now
         let rendered = try Self.fetch(port: port, path: "/compat/report.html")
         #expect(rendered.count > 1_000_000, "a report big enough to matter: \(rendered.count) bytes")
 
-        // Quiet and loaded runs alternate in blocks of 100 requests, so that the machine's own
-        // load (other builds on the shared 2-core machine) drifts equally into both.
         let active = Flag()
         let stop = Flag()
         let fetched = Counter()
@@ -49,20 +52,28 @@ extension SocketSuites {
         }
         var quiet: [Duration] = [], loaded: [Duration] = []
         let deadline = ContinuousClock.now + .seconds(40)
-        while loaded.count < 400 || (fetched.value < 4 && ContinuousClock.now < deadline) {
+        while loaded.count < 6 || (fetched.value < 4 && ContinuousClock.now < deadline) {
             active.clear()
             try await Task.sleep(for: .milliseconds(150))
-            quiet += try await Self.forwardingLatencies(harness, requests: 100)
+            quiet.append(Self.p99(try await Self.forwardingLatencies(harness, requests: 100)))
             active.set()
             try await Task.sleep(for: .milliseconds(150))
-            loaded += try await Self.forwardingLatencies(harness, requests: 100)
+            loaded.append(Self.p99(try await Self.forwardingLatencies(harness, requests: 100)))
         }
         stop.set()
         try await Task.sleep(for: .milliseconds(300))
-        let (quietP99, loadedP99) = (Self.p99(quiet), Self.p99(loaded))
+        let elapsed = ContinuousClock.now - started
+        let renderer = harness.proxy.shared.renderer.renderStatistics
+        let routes = 3  // the fetchers' three paths
+        // One render per route per started second, and the first one.
+        let allowed = routes * (Int(elapsed / .seconds(1)) + 1) + 1
         #expect(fetched.value >= 4, "admin pages were fetched meanwhile (\(fetched.value))")
-        let tolerance = max(.milliseconds(5), quietP99 / 2)
-        #expect(loadedP99 <= quietP99 + tolerance, "forwarding p99 quiet \(quietP99), with admin fetches \(loadedP99) (\(fetched.value) fetches)")
+        #expect(renderer.onEventLoop == 0, "\(renderer.onEventLoop) of \(renderer.renders) renders ran on an event loop")
+        #expect(renderer.renders >= 3 && renderer.renders <= allowed,
+                "\(renderer.renders) renders for \(fetched.value) fetches in \(elapsed) (at most \(allowed))")
+        let (quietP99, loadedP99) = (Self.median(quiet), Self.median(loaded))
+        #expect(loadedP99 <= quietP99 + .milliseconds(50),
+                "median block p99 quiet \(quietP99), with admin fetches \(loadedP99) (blocks: quiet \(quiet), loaded \(loaded))")
         await harness.stop()
     }
 
@@ -102,6 +113,10 @@ extension SocketSuites {
         }
         await client.close()
         return latencies
+    }
+
+    static func median(_ values: [Duration]) -> Duration {
+        values.sorted()[values.count / 2]
     }
 
     static func p99(_ latencies: [Duration]) -> Duration {

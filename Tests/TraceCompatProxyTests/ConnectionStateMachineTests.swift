@@ -80,4 +80,54 @@ import Testing
         machine.closing()
         #expect(machine.timerFired(at: start + .seconds(100)) == .stop)
     }
+
+    // MARK: pipelining, read pausing, quiescing
+
+    /// Parts of the next request wait while the previous one is unanswered, and once one part
+    /// is held every later part is held too (order), until the handler releases them.
+    @Test func pipelinedPartsAreHeldInOrderAndReleased() {
+        var machine = Machine(timeouts: timeouts, now: start)
+        #expect(machine.requestPartArrived(bodyBytes: 0, previousRequestUnanswered: false) == .handle)
+        #expect(machine.requestPartArrived(bodyBytes: 0, previousRequestUnanswered: true) == .hold)
+        #expect(machine.requestPartArrived(bodyBytes: 10, previousRequestUnanswered: false) == .hold, "behind a held part")
+        #expect(machine.heldParts == 2 && machine.heldBytes == 10)
+        machine.heldPartReleased(bodyBytes: 0)
+        machine.heldPartReleased(bodyBytes: 10)
+        #expect(!machine.hasHeldParts && machine.heldBytes == 0)
+        #expect(machine.requestPartArrived(bodyBytes: 0, previousRequestUnanswered: false) == .handle)
+    }
+
+    /// Reads pause at either bound of held requests, and while the agent's connection cannot take
+    /// more; they resume when both allow, each change said once.
+    @Test func readsPauseAtTheHeldBoundsAndOnUpstreamBackpressure() {
+        var machine = Machine(timeouts: timeouts, now: start, heldBytesLimit: 100, heldPartsLimit: 3)
+        #expect(machine.readAction() == nil, "reading from the start")
+        _ = machine.requestPartArrived(bodyBytes: 99, previousRequestUnanswered: true)
+        #expect(machine.readAction() == nil)
+        _ = machine.requestPartArrived(bodyBytes: 1, previousRequestUnanswered: true)
+        #expect(machine.readAction() == .pauseReads, "100 bytes held")
+        #expect(machine.readAction() == nil, "said once")
+        machine.heldPartReleased(bodyBytes: 99)
+        #expect(machine.readAction() == .resumeReads)
+        _ = machine.requestPartArrived(bodyBytes: 0, previousRequestUnanswered: true)
+        _ = machine.requestPartArrived(bodyBytes: 0, previousRequestUnanswered: true)
+        #expect(machine.readAction() == .pauseReads, "3 parts held")
+        machine.heldPartsDiscarded()
+        #expect(machine.readAction() == .resumeReads)
+        machine.upstreamWritabilityChanged(false)
+        #expect(machine.readAction() == .pauseReads, "the agent's connection is full")
+        machine.upstreamWritabilityChanged(true)
+        #expect(machine.readAction() == .resumeReads)
+    }
+
+    @Test func quiescingClosesNowAfterTheAnswerOrAfterTheHeldRequests() {
+        var idle = Machine(timeouts: timeouts, now: start)
+        #expect(idle.quiesce(exchangeInProgress: false) == .closeNow)
+        var busy = Machine(timeouts: timeouts, now: start)
+        #expect(busy.quiesce(exchangeInProgress: true) == .closeAfterAnswer)
+        #expect(busy.quiescing, "later exchanges close too")
+        var holding = Machine(timeouts: timeouts, now: start)
+        _ = holding.requestPartArrived(bodyBytes: 0, previousRequestUnanswered: true)
+        #expect(holding.quiesce(exchangeInProgress: false) == .finishHeldRequests)
+    }
 }

@@ -33,6 +33,15 @@ final class AdminRenderer: @unchecked Sendable {
     private var cache: [String: (answer: Answer, renderedAt: NIODeadline)] = [:]
     private var rendering: [String: [EventLoopPromise<Answer>]] = [:]
     private var started = false
+    private var renderCount = 0
+    private var rendersOnEventLoop = 0
+
+    /// How many renders ran, and how many of them on an event loop (must stay 0): the mechanism
+    /// behind "admin pages do not slow forwarding", observable by tests independently of latency.
+    var renderStatistics: (renders: Int, onEventLoop: Int) {
+        lock.lock(); defer { lock.unlock() }
+        return (renderCount, rendersOnEventLoop)
+    }
 
     init(routes: AdminRoutes, maxAge: TimeAmount = ProxyLimits.adminSnapshotMaxAge, priority: AnalysisPriority) {
         self.routes = routes
@@ -75,8 +84,13 @@ final class AdminRenderer: @unchecked Sendable {
             } else {
                 response = Answer(LocalResponse(status: 503, json: #"{"error":"shutting_down"}"# + "\n"))
             }
+            let onEventLoop = MultiThreadedEventLoopGroup.currentEventLoop != nil
             lock.lock()
-            if case .active = state { cache[path] = (response, now) }
+            if case .active = state {
+                cache[path] = (response, now)
+                renderCount += 1
+                if onEventLoop { rendersOnEventLoop += 1 }
+            }
             let waiting = rendering.removeValue(forKey: path) ?? []
             lock.unlock()
             for waiter in waiting { waiter.succeed(response) }

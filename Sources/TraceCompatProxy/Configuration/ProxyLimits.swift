@@ -57,6 +57,16 @@ public enum ProxyLimits {
     /// (`apm_config.receiver_socket`), so applications running as other users can connect.
     public static let socketMode: Int = 0o722
 
+    // MARK: shutdown
+
+    /// `ProxyServer.shutdown`'s default grace for exchanges in flight before what is left is
+    /// closed (callers outside `ProxyService`: tests, embedders).
+    public static let shutdownGrace = TimeAmount.seconds(10)
+    /// `ProxyService` waits `upstream_timeout` plus this for exchanges in flight at SIGTERM: an
+    /// exchange that started just before it may take a whole `upstream_timeout` to be answered
+    /// (or 502'd), and its answer then needs a moment to be written to the client.
+    public static let shutdownGraceBeyondUpstreamTimeout: Double = 2
+
     // MARK: upstream pool
 
     /// Idle agent connections are kept at most this long: the agent's Go receiver closes idle

@@ -1,7 +1,12 @@
 import NIOCore
 
-/// The client-side timers of one client connection, without I/O: which of `header_timeout`,
-/// `body_timeout` and `idle_timeout` applies now, and what to do when it runs out.
+/// The decisions of one client connection, without I/O: its timers (which of `header_timeout`,
+/// `body_timeout` and `idle_timeout` applies now, and what to do when it runs out), HTTP/1.1
+/// pipelining (whether a request part is handled now or held behind an unanswered request), read
+/// pausing (reads stop while much is held or the agent's connection cannot take more), and
+/// graceful shutdown (close now, after the answer, or after the held requests). The handler
+/// feeds it events and carries out the actions it returns; the held parts themselves stay in the
+/// handler (they are I/O buffers), this counts them.
 ///
 /// nginx's model (`client_header_timeout`, `client_body_timeout`, `keepalive_timeout`): a
 /// request head must be complete within `header` of its first byte (or of accept, for a
@@ -65,9 +70,25 @@ public struct ConnectionStateMachine: Sendable {
     /// Bytes arrived while answering: the next request has begun (pipelining).
     private var bytesWhileAnswering = false
 
-    public init(timeouts: Timeouts, now: NIODeadline) {
+    /// Request parts held behind an unanswered request (RFC 9112 §9.3.2: a server answers
+    /// pipelined requests in order), and their body bytes.
+    private(set) var heldParts = 0
+    private(set) var heldBytes = 0
+    /// Reads from the client stop at either bound (`ProxyLimits.heldPipelinedBytes`/`Parts`).
+    let heldBytesLimit: Int
+    let heldPartsLimit: Int
+    private var upstreamWritable = true
+    /// Whether the client's reads are on (autoRead), as last decided.
+    private(set) var reading = true
+    /// The proxy is shutting down: every exchange from now on closes the connection after its answer.
+    private(set) var quiescing = false
+
+    public init(timeouts: Timeouts, now: NIODeadline,
+                heldBytesLimit: Int = ProxyLimits.heldPipelinedBytes, heldPartsLimit: Int = ProxyLimits.heldPipelinedParts) {
         self.timeouts = timeouts
         self.since = now
+        self.heldBytesLimit = heldBytesLimit
+        self.heldPartsLimit = heldPartsLimit
     }
 
     /// When the handler should first look (at accept).
@@ -143,5 +164,76 @@ public struct ConnectionStateMachine: Sendable {
             phase = .closed
             return .failBody
         }
+    }
+
+    // MARK: pipelining, read pausing, quiescing
+
+    /// Where a request part goes.
+    public enum PartDecision: Sendable, Equatable {
+        /// To the exchange now.
+        case handle
+        /// Behind the unanswered request (or behind parts already held, to keep the order).
+        case hold
+    }
+
+    /// The client's reads must change (set `autoRead`).
+    public enum ReadAction: Sendable, Equatable {
+        case pauseReads
+        case resumeReads
+    }
+
+    /// What graceful shutdown (`ChannelShouldQuiesceEvent`) does to this connection.
+    public enum QuiesceAction: Sendable, Equatable {
+        /// Nothing in progress and nothing held: close at once.
+        case closeNow
+        /// An exchange is in progress: close after its answer (`Connection: close` on it).
+        case closeAfterAnswer
+        /// Requests are held: they are answered in turn, the next one closing the connection.
+        case finishHeldRequests
+    }
+
+    /// Whether any request part is held.
+    public var hasHeldParts: Bool { heldParts > 0 }
+
+    /// A request part arrived (`bodyBytes` 0 for a head or an end). Held when the previous
+    /// request is read in full but not answered, or when parts are held already.
+    public mutating func requestPartArrived(bodyBytes: Int, previousRequestUnanswered: Bool) -> PartDecision {
+        guard heldParts > 0 || previousRequestUnanswered else { return .handle }
+        heldParts += 1
+        heldBytes += bodyBytes
+        return .hold
+    }
+
+    /// A held part was handed to the exchange.
+    public mutating func heldPartReleased(bodyBytes: Int) {
+        heldParts -= 1
+        heldBytes -= bodyBytes
+    }
+
+    /// The client left: its held requests are not sent on its behalf.
+    public mutating func heldPartsDiscarded() {
+        heldParts = 0
+        heldBytes = 0
+    }
+
+    /// The agent's connection became (un)writable: reads follow it (backpressure end to end).
+    public mutating func upstreamWritabilityChanged(_ writable: Bool) {
+        upstreamWritable = writable
+    }
+
+    /// Whether the client's reads must change now: on while the agent's connection can take
+    /// more and less than the bounds is held, else off. Nil when they are as they should be.
+    public mutating func readAction() -> ReadAction? {
+        let wanted = upstreamWritable && heldBytes < heldBytesLimit && heldParts < heldPartsLimit
+        guard wanted != reading else { return nil }
+        reading = wanted
+        return wanted ? .resumeReads : .pauseReads
+    }
+
+    /// The proxy is shutting down.
+    public mutating func quiesce(exchangeInProgress: Bool) -> QuiesceAction {
+        quiescing = true
+        if exchangeInProgress { return .closeAfterAnswer }
+        return heldParts > 0 ? .finishHeldRequests : .closeNow
     }
 }

@@ -49,7 +49,7 @@ public final class ProxyServer: Sendable {
 
     /// Stops accepting, asks every connection to finish its exchange and close (idle ones close
     /// at once), waits up to `grace` for them, closes what is left, then drains analysis.
-    public func shutdown(grace: TimeAmount = .seconds(10)) async {
+    public func shutdown(grace: TimeAmount = ProxyLimits.shutdownGrace) async {
         for listener in state.listeners {
             try? await listener.close()
         }

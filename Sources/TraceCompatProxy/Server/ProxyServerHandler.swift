@@ -71,33 +71,26 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// waiting for its answer, handled in order once it is over. (This replaces NIO's
     /// `HTTPServerPipelineHandler`, which paused and resumed reading around every exchange: two
     /// `epoll_ctl` calls per request for the pipelining tracers never do.)
+    /// Whether a part is held, and read pausing, are `ConnectionStateMachine`'s decisions.
     private var held: CircularBuffer<HTTPServerRequestPart> = []
-    private var heldBytes = 0
-    /// Reading from the client stops while this much is held (and while the agent's connection
-    /// cannot take more).
-    static let heldBytesLimit = ProxyLimits.heldPipelinedBytes
-    static let heldPartsLimit = ProxyLimits.heldPipelinedParts
-    private var upstreamWritable = true
-    private var clientReading = true
     private var drainScheduled = false
-    /// The proxy is shutting down: close once the exchange in progress is answered.
-    private var quiescing = false
     /// The connection is being closed after a refusal or a failed request.
     private var closingConnection = false
-    /// The client timers' decisions (`header_timeout`, `body_timeout`, `idle_timeout`).
-    private var timers: ConnectionStateMachine
+    /// The connection's decisions: client timers (`header_timeout`, `body_timeout`,
+    /// `idle_timeout`), holding pipelined requests, read pausing, quiescing.
+    private var connectionState: ConnectionStateMachine
     /// The connection's one client timer (see `ConnectionStateMachine`).
     private var clientTimer: Scheduled<Void>?
 
     init(shared: ProxyShared, role: ListenerRole) {
         self.shared = shared
         self.role = role
-        self.timers = ConnectionStateMachine(timeouts: shared.timeouts, now: .now())
+        self.connectionState = ConnectionStateMachine(timeouts: shared.timeouts, now: .now())
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        armClientTimer(at: timers.firstCheck)
+        armClientTimer(at: connectionState.firstCheck)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -108,7 +101,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Raw bytes arrived from the client (seen by `ClientBytesObserver`, before HTTP decoding).
     func clientBytesArrived() {
-        timers.bytesReceived(at: .now())
+        connectionState.bytesReceived(at: .now())
     }
 
     private func armClientTimer(at deadline: NIODeadline) {
@@ -121,7 +114,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func clientTimerFired() {
         guard let context else { return }
-        switch timers.timerFired(at: .now()) {
+        switch connectionState.timerFired(at: .now()) {
         case .checkAgain(let deadline):
             armClientTimer(at: deadline)
         case .stop:
@@ -152,8 +145,9 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         // request (RFC 9112 §6.1: the connection MUST be closed): the rest is dropped unread.
         guard !closingConnection else { return }
         let part = unwrapInboundIn(data)
-        if !held.isEmpty || previousRequestUnanswered {
-            hold(part)
+        if connectionState.requestPartArrived(bodyBytes: Self.bodyBytes(of: part), previousRequestUnanswered: previousRequestUnanswered) == .hold {
+            held.append(part)
+            updateClientReads()
             return
         }
         insideClientRead = true
@@ -173,7 +167,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             perform(action, exchange, body: body)
         case .end:
             guard let exchange, !exchange.machine.isClosed else { return }
-            timers.requestEnded()
+            connectionState.requestEnded()
             teeRequest(exchange)
             perform(exchange.machine.requestEnd(), exchange)
         }
@@ -194,7 +188,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 shared.count(.badRequest, path: Self.noRequestPath, endpoint: Self.noRequestEndpoint)
             }
         }
-        timers.closing()
+        connectionState.closing()
         closingConnection = true
         context.close(promise: nil)
     }
@@ -203,11 +197,10 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// after its answer (with `Connection: close` when the answer has not started).
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
-        quiescing = true
-        if let exchange {
-            exchange.closeAfterResponse = true
-        } else if held.isEmpty {
-            context.close(promise: nil)
+        switch connectionState.quiesce(exchangeInProgress: exchange != nil) {
+        case .closeAfterAnswer: exchange?.closeAfterResponse = true
+        case .closeNow: context.close(promise: nil)
+        case .finishHeldRequests: break  // each exchange started from now on closes after its answer
         }
     }
 
@@ -228,9 +221,9 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         answerTimer = nil
         clientTimer?.cancel()
         clientTimer = nil
-        timers.closing()
+        connectionState.closing()
         held.removeAll()  // pipelined requests of a client that left are not sent on its behalf
-        heldBytes = 0
+        connectionState.heldPartsDiscarded()
         flushUpstream()
         if let exchange {
             perform(exchange.machine.clientClosed(), exchange)
@@ -249,7 +242,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func start(_ received: HTTPRequestHead) {
         nextID += 1
-        timers.requestHeadReceived(at: .now())
+        connectionState.requestHeadReceived(at: .now())
         var head = received
         if let origin = Self.originForm(of: head.uri) { head.uri = origin }
         let framing = RequestFraming.decide(method: head.method, version: head.version, headers: head.headers)
@@ -275,14 +268,14 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .failure(let refusal):
             exchange.failureDetail = refusal.reason
             self.exchange = exchange
-            timers.closing()
+            connectionState.closing()
             perform(exchange.machine.requestRefused(refusal.outcome), exchange)
             return
         }
         if shared.configuration.analysis, agentTraffic, endpoint.tee.keepsRequestBody {
             exchange.tap = AnalysisTap(queue: shared.queue, declaredLength: declared, maxBodyBytes: exchange.machine.maxBodyBytes)
         }
-        if quiescing { exchange.closeAfterResponse = true }
+        if connectionState.quiescing { exchange.closeAfterResponse = true }
         self.exchange = exchange
         let action = exchange.machine.requestHead(contentLength: declared)
         if case .respondError = action {} else if head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }), let context {
@@ -429,7 +422,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             if let outcome { shared.count(outcome, path: exchange.head.uri, endpoint: exchange.endpoint) }
             if dropUpstream { drop(exchange) }
             if clientAwaitingFlush { clientAwaitingFlush = false; context.flush() }  // the part of the answer relayed so far
-            timers.closing()
+            connectionState.closing()
             closingConnection = true
             context.close(promise: nil)
         case .exchangeComplete:
@@ -526,11 +519,11 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func finish(_ exchange: Exchange, keepExchange: Bool = false) {
         record(exchange)
-        if keepExchange { timers.closing() }
+        if keepExchange { connectionState.closing() }
         if !keepExchange, self.exchange === exchange {
             self.exchange = nil
-            timers.exchangeEnded(at: .now())
-            if !held.isEmpty { scheduleDrain() }
+            connectionState.exchangeEnded(at: .now())
+            if connectionState.hasHeldParts { scheduleDrain() }
         }
     }
 
@@ -543,10 +536,9 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         return !exchange.machine.isReceivingRequest
     }
 
-    private func hold(_ part: HTTPServerRequestPart) {
-        if case .body(let body) = part { heldBytes += body.readableBytes }
-        held.append(part)
-        updateClientReads()
+    private static func bodyBytes(of part: HTTPServerRequestPart) -> Int {
+        if case .body(let body) = part { return body.readableBytes }
+        return 0
     }
 
     /// Handles held parts on the next loop tick (not inside the call that ended the exchange).
@@ -557,7 +549,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             drainScheduled = false
             guard let context = self.context else { return }
             while !previousRequestUnanswered, let part = held.popFirst() {
-                if case .body(let body) = part { heldBytes -= body.readableBytes }
+                connectionState.heldPartReleased(bodyBytes: Self.bodyBytes(of: part))
                 handle(part, context: context)
             }
             flushUpstream()
@@ -567,11 +559,8 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Reads from the client while the agent's connection can take more and little is held.
     private func updateClientReads() {
-        guard let context else { return }
-        let wanted = upstreamWritable && heldBytes < Self.heldBytesLimit && held.count < Self.heldPartsLimit
-        guard wanted != clientReading else { return }
-        clientReading = wanted
-        context.channel.setOption(ChannelOptions.autoRead, value: wanted).whenFailure { _ in }
+        guard let context, let action = connectionState.readAction() else { return }
+        context.channel.setOption(ChannelOptions.autoRead, value: action == .resumeReads).whenFailure { _ in }
     }
 
     private func record(_ exchange: Exchange) {
@@ -650,7 +639,7 @@ extension ProxyServerHandler: UpstreamResponseDelegate {
     }
 
     func upstreamWritabilityChanged(isWritable: Bool) {
-        upstreamWritable = isWritable
+        connectionState.upstreamWritabilityChanged(isWritable)
         updateClientReads()
     }
 }

@@ -71,7 +71,7 @@ public struct ProxyService: Service {
             }
         }
         logger.info("shutting down: no new connections, finishing exchanges in flight")
-        await server.shutdown(grace: .nanoseconds(Int64((configuration.upstreamTimeout + 2) * 1e9)))
+        await server.shutdown(grace: .nanoseconds(Int64((configuration.upstreamTimeout + ProxyLimits.shutdownGraceBeyondUpstreamTimeout) * 1e9)))
         flusher.flush()
         logger.info("report written to \(configuration.reportPath)")
     }
