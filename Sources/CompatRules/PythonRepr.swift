@@ -27,15 +27,30 @@ public enum PythonRepr {
     /// by nothing; a longer text costs too much to prove either way).
     public static let maxParsedLength = 1 << 20
 
-    /// True when the first byte makes a repr possible at all: the cheap test on the hot path.
+    /// True when the first and last bytes make a repr possible at all: the cheap test on the hot
+    /// path. `classify` only ever matches a whole value, so its last byte is fixed by its first:
+    /// `True`/`False`/`None` end in `e`, containers in their closing bracket, `b'…'` in its quote,
+    /// `<…>` in `>`, and call-style reprs (`set()`, `OrderedDict(…)`, `bytearray(…)`) in `)`.
+    /// Ordinary words that share a first letter ("sqlite", "django", "staging") stop here instead
+    /// of in the recogniser.
     @inlinable
     public static func isCandidate(_ value: ByteView) -> Bool {
         guard value.count >= 2 else { return false }
+        let last = value[value.count - 1]
         switch value[0] {
-        case UInt8(ascii: "T"), UInt8(ascii: "F"), UInt8(ascii: "N"), UInt8(ascii: "["), UInt8(ascii: "("),
-             UInt8(ascii: "{"), UInt8(ascii: "b"), UInt8(ascii: "<"), UInt8(ascii: "s"), UInt8(ascii: "f"),
-             UInt8(ascii: "d"), UInt8(ascii: "O"), UInt8(ascii: "C"), UInt8(ascii: "a"), UInt8(ascii: "m"):
-            return true
+        case UInt8(ascii: "T"), UInt8(ascii: "F"), UInt8(ascii: "N"):
+            return last == UInt8(ascii: "e")
+        case UInt8(ascii: "["):
+            return last == UInt8(ascii: "]")
+        case UInt8(ascii: "{"):
+            return last == UInt8(ascii: "}")
+        case UInt8(ascii: "<"):
+            return last == UInt8(ascii: ">")
+        case UInt8(ascii: "b"):
+            return last == UInt8(ascii: "'") || last == UInt8(ascii: "\"") || last == UInt8(ascii: ")")
+        case UInt8(ascii: "("), UInt8(ascii: "s"), UInt8(ascii: "f"), UInt8(ascii: "d"), UInt8(ascii: "O"),
+             UInt8(ascii: "C"), UInt8(ascii: "a"), UInt8(ascii: "m"):
+            return last == UInt8(ascii: ")")
         default:
             return false
         }

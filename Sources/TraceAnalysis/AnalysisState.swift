@@ -177,9 +177,11 @@ struct AnalysisState {
 
     mutating func analyzeTraces(_ request: CapturedRequest, format: TraceFormat, endpoint: String) {
         let at = ReportTime(request.receivedAt)
-        if let lang = Analyzer.language(of: request), lang != "python" {
+        // Compared without lowercasing: `lowercased()` goes through Unicode case mapping, a
+        // measurable share of a small payload's analysis; HTTP gives "python" in ASCII.
+        if let value = Analyzer.languageHeader(of: request), !CapturedRequest.asciiCaseInsensitiveEquals(value, "python") {
             seen(at)
-            Self.bump(&pending.traffic.otherLanguages, lang, limit: AnalysisLimits.languages)
+            Self.bump(&pending.traffic.otherLanguages, value.lowercased(), limit: AnalysisLimits.languages)
             return
         }
         payloadApps.removeAll(keepingCapacity: true)
@@ -253,7 +255,7 @@ struct AnalysisState {
             if !python.isEmpty { s.pythonVersions[python, default: 0] += 1 }
             pending.services[app.name] = s
             for (rule, header, value) in headerFindings {
-                table.hit(FindingTable.Key(rule: rule.index, kind: 0, app: app.hash, service: app.hash, operation: 0, resource: 0, key: fnv1a(value)),
+                table.hit(FindingTable.Key(rule: rule.index, kind: 0, app: app.hash, service: app.hash, operation: 0, resource: 0, key: byteHash(value)),
                           first: first, last: last,
                           make: { Finding(rule: rule, service: app.name, kind: value, firstSeen: first, lastSeen: last,
                                           evidence: "\(header): \(value)", app: app.name) },
@@ -269,7 +271,7 @@ struct AnalysisState {
         var n = strings.string(name, hash: hash), h = hash
         if apps.count >= store.limits.apps {
             n = ReportLimits.other
-            h = fnv1a(ReportLimits.other)
+            h = byteHash(ReportLimits.other)
             if let slot = appSlots[h] { appSlots[hash] = slot; return slot }
         }
         apps.append(App(name: n, hash: h, spans: 0, inPayload: false))
@@ -311,7 +313,7 @@ struct AnalysisState {
         }
 
         let appName = baseService.isEmpty ? service : baseService
-        let slot = appSlot(appName, hash: fnv1a(appName))
+        let slot = appSlot(appName, hash: byteHash(appName))
         apps[slot].spans += 1
         if !apps[slot].inPayload {
             apps[slot].inPayload = true
@@ -358,8 +360,8 @@ struct AnalysisState {
                            },
                            sample: { Sample(traceID: String(traceID), spanID: String(spanID), valueType: valueType) })
                 } else {
-                    let key = FindingTable.Key(rule: RuleID.structTag.index, kind: 1, app: app.hash, service: fnv1a(service), operation: fnv1a(name),
-                                               resource: 0, key: fnv1a(k))
+                    let key = FindingTable.Key(rule: RuleID.structTag.index, kind: 1, app: app.hash, service: byteHash(service), operation: byteHash(name),
+                                               resource: 0, key: byteHash(k))
                     internalTable.hit(key, at: time, make: {
                         Finding(rule: .structTag, severity: .check, confidence: .high, service: service.string, operation: name.string,
                                 key: k.string, kind: "internal", firstSeen: time,
@@ -379,10 +381,10 @@ struct AnalysisState {
                               },
                               sample: { Sample(traceID: String(traceID), spanID: String(spanID)) })
             if kind == .database {
-                dbSpans.append(DBSpan(spanID: spanID, parentID: span.parentID, name: fnv1a(name), resource: fnv1a(resource), slot: slot))
+                dbSpans.append(DBSpan(spanID: spanID, parentID: span.parentID, name: byteHash(name), resource: byteHash(resource), slot: slot))
             }
         } else if V4DjangoMinimalRule.isDriverTwin(name: name, component: component) {
-            driverSpans.append(DriverSpan(spanID: spanID, parentID: span.parentID, name: fnv1a(name), resource: fnv1a(resource)))
+            driverSpans.append(DriverSpan(spanID: spanID, parentID: span.parentID, name: byteHash(name), resource: byteHash(resource)))
         }
 
         if let integration = V4IntegrationRule.removedIntegration(component: component) {
@@ -421,18 +423,18 @@ struct AnalysisState {
     @discardableResult
     mutating func record(_ rule: RuleID, kind: UInt8, app: App, service: ByteView, operation: ByteView, resource: ByteView, key: ByteView,
                         time: ReportTime, make: (String, String, String, String) -> Finding, sample: () -> Sample?) -> Int {
-        let sh = fnv1a(service), oh = fnv1a(operation), kh = fnv1a(key)
+        let sh = byteHash(service), oh = byteHash(operation), kh = byteHash(key)
         var rh: UInt64 = 0
         var shaped = false
         if !resource.isEmpty {
             // The normalised hash of a raw resource seen before (the same queries repeat).
-            let raw = fnv1a(resource)
+            let raw = byteHash(resource)
             if let known = shapes[raw] {
                 rh = known
             } else {
                 shape.normalise(resource)
                 shaped = true
-                rh = shape.bytes.withUnsafeBytes { fnv1a(ByteView($0)) }
+                rh = shape.bytes.withUnsafeBytes { byteHash(ByteView($0)) }
                 if shapes.count >= AnalysisLimits.shapesCached { shapes.removeAll(keepingCapacity: true) }
                 shapes[raw] = rh
             }

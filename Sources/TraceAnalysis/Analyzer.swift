@@ -119,7 +119,11 @@ public final class Analyzer: ReportContributor, @unchecked Sendable {
 
     /// The language a request declares; nil when it does not say (judged as Python).
     static func language(of request: CapturedRequest) -> String? {
-        (request.header("Datadog-Meta-Lang") ?? request.header("DD-Client-Library-Language"))?.lowercased()
+        languageHeader(of: request)?.lowercased()
+    }
+    /// The tracer's language as sent (any case).
+    static func languageHeader(of request: CapturedRequest) -> String? {
+        request.header("Datadog-Meta-Lang") ?? request.header("DD-Client-Library-Language")
     }
     static func reasonText(_ error: MessagePackError) -> String {
         let d = error.description

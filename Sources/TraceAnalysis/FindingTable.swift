@@ -115,9 +115,9 @@ struct FindingTable {
     /// Adds a finding built whole (telemetry, `/info`, LLM Observability: rare requests), keyed by
     /// hashes of its strings.
     mutating func add(_ finding: Finding) {
-        let key = Key(rule: finding.rule.index, kind: 0, app: fnv1a(finding.app ?? ""), service: fnv1a(finding.service),
-                      operation: fnv1a(finding.operation), resource: fnv1a(finding.resource),
-                      key: fnv1a((finding.key ?? "") + "\u{0}" + (finding.kind ?? "")))
+        let key = Key(rule: finding.rule.index, kind: 0, app: byteHash(finding.app ?? ""), service: byteHash(finding.service),
+                      operation: byteHash(finding.operation), resource: byteHash(finding.resource),
+                      key: byteHash((finding.key ?? "") + "\u{0}" + (finding.kind ?? "")))
         if let i = index[key] {
             findings[i].absorb(finding, sampleLimit: sampleLimit)
             return
@@ -143,11 +143,4 @@ extension Finding {
         f.fix = fix
         return f
     }
-}
-
-/// FNV-1a of a string's UTF-8 bytes (the same value as `fnv1a(ByteView)` of those bytes).
-func fnv1a(_ s: String) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-    return h
 }

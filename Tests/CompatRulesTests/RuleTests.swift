@@ -25,6 +25,15 @@ func withView<T>(_ s: String, _ body: (ByteView) -> T) -> T {
     func flags(_ text: String, _ kind: PythonRepr.Kind, _ confidence: Confidence) {
         let m = PythonRepr.classify(text)
         #expect(m == PythonRepr.Match(kind: kind, confidence: confidence), "\(text)")
+        // The cheap first/last-byte test never turns a repr away.
+        #expect(withView(text) { PythonRepr.isCandidate($0) }, "\(text)")
+    }
+
+    /// Ordinary words that share a repr's first letter stop at the first/last-byte test.
+    @Test(arguments: ["sqlite", "django", "defaultdb", "staging", "default", "True story", "Nonesuch", "[draft", "{x", "<b", "bar", "abc"])
+    func ordinaryValuesAreNotCandidates(_ text: String) {
+        #expect(!withView(text) { PythonRepr.isCandidate($0) }, "\(text)")
+        #expect(PythonRepr.classify(text) == nil, "\(text)")
     }
 
     @Test(arguments: [
