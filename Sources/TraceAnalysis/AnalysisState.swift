@@ -189,7 +189,7 @@ struct AnalysisState {
         driverSpans.removeAll(keepingCapacity: true)
 
         var currentTrace = -1
-        canaryMajor = request.header("Datadog-Meta-Tracer-Version").flatMap(V4CanaryDiffRule.major(ofTracerVersion:)).map { ($0, fnv1a($0)) }
+        canaryMajor = request.header("Datadog-Meta-Tracer-Version").flatMap(V4CanaryDiffRule.major(ofTracerVersion:)).map { ($0, byteHash($0)) }
         // The spans' own time window: what the report's started_at / updated_at and the header
         // findings use, so that an audit of old captures shows when the traffic happened, not
         // when the files were copied (receivedAt is then a file time).

@@ -21,13 +21,13 @@ struct CanaryAccumulator {
 
         @inline(__always)
         mutating func count(_ k: ByteView) {
-            let h = fnv1a(k)
+            let h = byteHash(k)
             if let i = index[h] { counts[i].1 += 1; return }
             if counts.count < CanaryLimits.keys {
                 index[h] = counts.count
                 counts.append((k.string, 1))
             } else {
-                let other = fnv1a(ReportLimits.other)
+                let other = byteHash(ReportLimits.other)
                 if let i = index[other] { index[h] = i; counts[i].1 += 1; return }
                 index[other] = counts.count
                 index[h] = counts.count
@@ -64,7 +64,7 @@ struct CanaryAccumulator {
         if profiles[p].lastTrace != trace { profiles[p].traces += 1; profiles[p].lastTrace = trace }
         profiles[p].spans += 1
         let service = span.service, name = span.name, type = span.type
-        let sh = fnv1a(service), nh = fnv1a(name), th = fnv1a(type), ch = fnv1a(component)
+        let sh = byteHash(service), nh = byteHash(name), th = byteHash(type), ch = byteHash(component)
         var oh = sh &* 31 &+ nh
         oh = (oh &* 31 &+ th) &* 31 &+ ch
         let o: Int
@@ -75,7 +75,7 @@ struct CanaryAccumulator {
                 type: strings.string(type, hash: th), component: strings.string(component, hash: ch))))
             profiles[p].index[oh] = o
         } else {
-            let other = fnv1a(ReportLimits.other)
+            let other = byteHash(ReportLimits.other)
             if let i = profiles[p].index[other] { o = i } else {
                 o = profiles[p].operations.count
                 profiles[p].operations.append(Operation(op: CanaryOperation(service: ReportLimits.other, name: ReportLimits.other, type: "", component: "")))
