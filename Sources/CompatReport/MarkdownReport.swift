@@ -52,6 +52,7 @@ struct MarkdownReport {
             line("Traffic recorded from \(a.iso8601) to \(b.iso8601).")
             line()
         }
+        if let p = r.provenanceSummary { line(p); line() }
 
         // Verdict.
         line("## In short")

@@ -29,12 +29,66 @@ public struct Report: Codable, Sendable, Equatable {
     /// V4-CANARY-DIFF: per application, its span profile per tracer major version and (derived)
     /// the comparison of 3.x and 4.x. Absent until a trace payload with a tracer version was seen.
     public var canary: [String: CanaryApp]?
+    /// Where this report was made: host, trace-compat version, the proxy's listen address. Absent
+    /// in reports written before it existed.
+    public var provenance: Provenance?
+    /// A merged report's inputs, one per input in the order given (absent when not merged).
+    public var sources: [Source]?
+
+    /// This build's version, written in every report's provenance.
+    public static let generatorVersion = "0.13.0"
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case schema, generator, options, traffic, services, findings, checklist, canary
+        case schema, generator, options, traffic, services, findings, checklist, canary, provenance, sources
         case startedAt = "started_at", updatedAt = "updated_at", internalStructTags = "internal_struct_tags"
+    }
+
+    /// Who made a report, where: enough to find the node again from a merged fleet report.
+    public struct Provenance: Codable, Sendable, Equatable {
+        /// `proxy`, `audit` or `merge`.
+        public var command: String
+        /// The host name of the machine (the node, in a Kubernetes DaemonSet: `gethostname`).
+        public var host: String
+        /// The trace-compat version (`Report.generatorVersion`).
+        public var version: String
+        /// The proxy's listen address (`127.0.0.1:8126`, `unix:/var/run/datadog/apm.socket`);
+        /// absent for `audit` and `merge`.
+        public var listen: String?
+
+        public init(command: String, host: String = Provenance.hostName(), version: String = Report.generatorVersion, listen: String? = nil) {
+            self.command = command; self.host = host; self.version = version; self.listen = listen
+        }
+
+        /// This machine's host name (`gethostname(2)`), "" when it has none.
+        public static func hostName() -> String {
+            var buffer = [CChar](repeating: 0, count: 256)
+            guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
+            return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+    }
+
+    /// One input of a merged report: where it was read from and what it said about itself.
+    public struct Source: Codable, Sendable, Equatable {
+        /// The file path or URL as given to `report merge`.
+        public var source: String
+        /// The input's own provenance (absent when the input predates it).
+        public var provenance: Provenance?
+        /// The input's first and last activity (its `started_at`, `updated_at`).
+        public var firstSeen: ReportTime?
+        public var lastSeen: ReportTime?
+        /// When the input was itself a merged report: its sources.
+        public var sources: [Source]?
+
+        public init(source: String, provenance: Provenance?, firstSeen: ReportTime?, lastSeen: ReportTime?, sources: [Source]? = nil) {
+            self.source = source; self.provenance = provenance; self.firstSeen = firstSeen; self.lastSeen = lastSeen; self.sources = sources
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case source, provenance, sources
+            case firstSeen = "first_seen", lastSeen = "last_seen"
+        }
     }
 
     public struct Options: Codable, Sendable, Equatable {
@@ -62,6 +116,19 @@ public struct Report: Codable, Sendable, Equatable {
     public var decodeErrorCount: Int { traffic.decodeErrors.count }
     /// Payloads forwarded without analysis (queue full).
     public var notAnalysedCount: Int { traffic.notAnalysed.values.reduce(0, +) }
+
+    /// One sentence saying where the report comes from (and, merged, from which sources), for the
+    /// rendered headers; nil when the report has no provenance.
+    public var provenanceSummary: String? {
+        guard let p = provenance else { return nil }
+        let made = (p.command == "merge" ? "Merged" : "Made") + " by trace-compat \(p.version) (\(p.command)) on host `\(p.host)`"
+            + (p.listen.map { ", listening on `\($0)`" } ?? "")
+        guard let sources, !sources.isEmpty else { return made + "." }
+        let list = sources.map { s in
+            "`\(s.source)`" + (s.provenance.map { " (host `\($0.host)`)" } ?? "")
+        }
+        return made + ", from \(sources.count) report(s): " + list.joined(separator: ", ") + "."
+    }
 
     /// The highest severity among the findings, nil when there are none.
     public var highestSeverity: Severity? { findings.map(\.severity).max() }

@@ -9,7 +9,20 @@ extension Report {
         return out.finalized()
     }
 
+    /// The exact merge of `inputs`, in order, listing each as a source (its path or URL, its
+    /// provenance, first and last seen); the result's provenance is this merge's. Finalized.
+    public static func merging(_ inputs: [(source: String, report: Report)], provenance: Provenance = Provenance(command: "merge")) -> Report {
+        var out = Report()
+        out.options = inputs.first?.report.options ?? Options()
+        for (_, report) in inputs { out.absorb(report) }
+        out.provenance = provenance
+        out.sources = inputs.map { Source(source: $0.source, provenance: $0.report.provenance, firstSeen: $0.report.startedAt,
+                                          lastSeen: $0.report.updatedAt, sources: $0.report.sources) }
+        return out.finalized()
+    }
+
     /// Adds `other` into this report (not finalized: call `finalized()` before showing it).
+    /// Provenance and sources stay this report's: a merge that lists its inputs is `merging(_:)`.
     public mutating func absorb(_ other: Report) {
         options.sampleLimit = max(options.sampleLimit, other.options.sampleLimit)
         options.redacted = options.redacted || other.options.redacted

@@ -141,6 +141,11 @@ public final class ReportStore: @unchecked Sendable {
         return f
     }
 
+    /// Sets where this report is made (host, version, listen address), written in every snapshot.
+    public func setProvenance(_ provenance: Report.Provenance) {
+        lock.withLock { report.provenance = provenance }
+    }
+
     /// Registers a holder of findings not yet handed over; `snapshot()` asks it to hand over first.
     /// Held weakly: a contributor hands over what it holds when it goes away.
     public func register(_ contributor: any ReportContributor) {

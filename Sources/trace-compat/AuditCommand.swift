@@ -54,6 +54,7 @@ struct AuditCommand: AsyncParsableCommand {
     func run() async throws {
         if deprecatedSamples != nil { Self.stderr("trace-compat audit: --samples is deprecated, use --sample-limit") }
         let store = ReportStore(sampleLimit: sampleLimit ?? deprecatedSamples ?? 5, redact: redact)
+        store.setProvenance(Report.Provenance(command: "audit"))
         let analyzer = Analyzer(store: store)
         let set: CaptureSet
         do {

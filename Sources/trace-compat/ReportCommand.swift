@@ -24,7 +24,7 @@ struct ReportCommand: AsyncParsableCommand {
 
     struct Merge: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Merge reports exactly (counts add, first/last seen take min/max).",
+            abstract: "Merge reports exactly (counts add, first/last seen take min/max), listing each source.",
             discussion: """
                 Each source is a JSON report file or a node's live report, \
                 http://HOST:PORT/compat/report.json (fetched in parallel, each within --timeout). \
@@ -51,11 +51,11 @@ struct ReportCommand: AsyncParsableCommand {
         func run() async throws {
             let loaded = try await ReportCommand.loadAll(reports, timeoutSeconds: timeout)
             var failed = 0
-            var merged: Report?
+            var inputs: [(source: String, report: Report)] = []
             for (source, result) in zip(reports, loaded) {
                 switch result {
                 case .success(let report):
-                    merged = merged.map { $0.merged(with: report) } ?? report
+                    inputs.append((source, report))
                 case .failure(let error):
                     failed += 1
                     FileHandle.standardError.write(Data("report merge: \(source): unreachable: \(error)\n".utf8))
@@ -65,11 +65,12 @@ struct ReportCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("report merge: \(failed) of \(reports.count) report(s) could not be fetched (--strict)\n".utf8))
                 throw ExitCode(1)
             }
-            guard let merged else {
+            guard !inputs.isEmpty else {
                 FileHandle.standardError.write(Data("report merge: no report could be fetched\n".utf8))
                 throw ExitCode(1)
             }
-            let bytes = ReportRenderer.json(merged.finalized())
+            // Each input that was merged is listed in `sources` (an unreachable node is not).
+            let bytes = ReportRenderer.json(Report.merging(inputs))
             if let output {
                 try ReportFile.writeAtomically(bytes, to: output)
             } else {

@@ -124,6 +124,20 @@ import Testing
         #expect(totals["V4-DJANGO-MINIMAL"] == drops.values.reduce(0, +), "\(totals)")
         let traffic = fleet["traffic"] as! [String: Any]
         #expect(traffic["spans"] as? Int == (manual["spans"] as! Int) + (django["spans"] as! Int))
+        // Its sources: the two nodes merged, in order (not the unreachable one), each with its
+        // proxy's provenance and the times of the report it continued.
+        let sources = fleet["sources"] as? [[String: Any]] ?? []
+        #expect(sources.map { $0["source"] as? String } == [nodeA.url, nodeB.url])
+        for (source, (file, node)) in zip(sources, [(a, nodeA), (b, nodeB)]) {
+            let served = try CLI.json(file)
+            let audit = served["provenance"] as? [String: String] ?? [:]  // the audit ran on this machine, this build
+            #expect(audit["command"] == "audit" && audit["host"]?.isEmpty == false)
+            #expect(source["provenance"] as? [String: String] == [
+                "command": "proxy", "host": audit["host"] ?? "?", "version": audit["version"] ?? "?", "listen": "127.0.0.1:\(node.port)"])
+            #expect(source["first_seen"] as? String == served["started_at"] as? String)
+            #expect(source["last_seen"] as? String == served["updated_at"] as? String)
+        }
+        #expect((fleet["provenance"] as? [String: String])?["command"] == "merge")
 
         // A file and a URL mix; the same merge with --strict fails on the unreachable node.
         let mixed = try CLI.run(["report", "merge", a, nodeB.url])

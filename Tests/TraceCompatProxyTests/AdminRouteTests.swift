@@ -34,7 +34,7 @@ import TraceCompatProxy
         let metrics = try await TestClient.request(harness.address, .GET, "/metrics").text
         for name in ["trace_compat_requests_total{endpoint=\"/v0.4/traces\",status=\"200\"} 1", "trace_compat_request_bytes_total",
                      "trace_compat_response_bytes_total", "trace_compat_upstream_latency_seconds_bucket", "trace_compat_analysis_queue_depth",
-                     "trace_compat_decode_errors", "trace_compat_findings{rule=\"V4-TAG-REPR\"}"] {
+                     "trace_compat_decode_errors", "trace_compat_findings_total{rule=\"V4-TAG-REPR\",severity=\"check\","] {
             #expect(metrics.contains(name), "\(name) missing from /metrics")
         }
         #expect(try await TestClient.request(harness.address, .GET, "/compat/nope").status == 404)

@@ -52,17 +52,18 @@ class AppPlan:
 
 
 # Different apps, tracer settings and API versions per node; the Django app in full mode on node 2.
+# Each app names its service (DD_SERVICE), so the metrics' `app` label is the app's own name.
 PLANS = {
     1: [AppPlan("tagged_checkout.py", Mode("v0.4"), {"DD_SERVICE": CHECKOUT.SERVICE}),
-        AppPlan("ticker.py", Mode("v0.5"), {"TICK_COUNT": "10", "TICK_SECONDS": "0.05"})],
+        AppPlan("ticker.py", Mode("v0.5"), {"DD_SERVICE": TICKER.SERVICE, "TICK_COUNT": "10", "TICK_SECONDS": "0.05"})],
     2: [AppPlan("bookshelf_app.py", Mode("v0.4"), {"DD_SERVICE": "bookshelf", "DD_DJANGO_TRACING_MINIMAL": "false"})],
     3: [AppPlan("tagged_checkout.py", Mode("v0.5"), {"DD_SERVICE": CHECKOUT.SERVICE}),
-        AppPlan("ticker.py", Mode("v0.4", native=False), {"TICK_COUNT": "20", "TICK_SECONDS": "0.05"})],
+        AppPlan("ticker.py", Mode("v0.4", native=False), {"DD_SERVICE": TICKER.SERVICE, "TICK_COUNT": "20", "TICK_SECONDS": "0.05"})],
 }
 # A second wave once Prometheus has scraped every node's trace payload counter: rate() needs the
 # counter to grow between two scrapes, and a node whose apps all finish between two scrapes shows
 # it only at its final value (Prometheus cannot tell the first increments from a restart).
-SECOND_WAVE = AppPlan("ticker.py", Mode("v0.4"), {"TICK_COUNT": "6", "TICK_SECONDS": "0.4"})
+SECOND_WAVE = AppPlan("ticker.py", Mode("v0.4"), {"DD_SERVICE": TICKER.SERVICE, "TICK_COUNT": "6", "TICK_SECONDS": "0.4"})
 
 
 def plans_of(index: int) -> list[AppPlan]:
@@ -440,6 +441,80 @@ def _wait_for_prometheus(run, promql: str, labels: tuple, want: dict) -> dict:
     return last
 
 
+def app_rule_totals(report: dict, severity: Optional[str] = None) -> dict[tuple, int]:
+    """Finding occurrences by (app, rule) in a report (the app: `app`, else the service)."""
+    out: dict[tuple, int] = {}
+    for f in report.get("findings", []):
+        if severity is None or f["severity"] == severity:
+            key = (f.get("app") or f["service"], f["rule"])
+            out[key] = out.get(key, 0) + int(f["count"])
+    return out
+
+
+def expected_by_app(plans: list[AppPlan], traces: list) -> dict[tuple, int]:
+    """The oracle by (app, rule): what each app sent, as expected_findings counts it."""
+    out: dict[tuple, int] = {}
+
+    def add(app, rule, n):
+        if n:
+            out[(app, rule)] = out.get((app, rule), 0) + n
+
+    for plan in plans:
+        if plan.script == "tagged_checkout.py":
+            add(CHECKOUT.SERVICE, "V4-TAG-REPR", len(CHECKOUT.EXPECTED_REPR_KEYS))
+            if plan.mode.api == "v0.4":
+                add(CHECKOUT.SERVICE, "V4-STRUCT-TAG", 1)
+        elif plan.script == "ticker.py":
+            add(TICKER.SERVICE, "V4-TAG-REPR", int(plan.env["TICK_COUNT"]))
+    add("bookshelf", "V4-DJANGO-MINIMAL", sum(1 for s in all_spans(traces) if django_minimal_kind(s)))
+    return out
+
+
+def most_seen(counts: dict) -> str:
+    """The version seen in most requests, ties to the highest string (as /metrics labels app_info)."""
+    return max(counts.items(), key=lambda kv: (kv[1], kv[0]))[0] if counts else ""
+
+
+def test_prometheus_which_apps_would_break_and_why(run):
+    """The query of README's "Fleet": apps with a `breaks` finding, by rule, as the apps sent them."""
+    want: dict = {}
+    for report in run.reports.values():
+        for key, n in app_rule_totals(report, "breaks").items():
+            want[key] = want.get(key, 0.0) + n
+    # Only checkout on node 1 sent v0.4, the one API that carries its struct tag.
+    assert want.get((CHECKOUT.SERVICE, "V4-STRUCT-TAG")) == 1.0
+    got = _wait_for_prometheus(run, Q.APPS_THAT_BREAK, ("app", "rule"), want)
+    assert got == want
+    findings = [f for rep in run.reports.values() for f in rep["findings"]]
+    not_ready = {(f.get("app") or f["service"],): 0.0 for f in findings if f["severity"] in ("breaks", "changes")}
+    assert (CHECKOUT.SERVICE,) in not_ready
+    assert _wait_for_prometheus(run, Q.APPS_NOT_READY, ("app",), not_ready) == not_ready
+    apps = {(f.get("app") or f["service"],) for f in findings} | {(a,) for rep in run.reports.values() for a in rep["services"]}
+    readiness = {a: (0.0 if a in not_ready else 1.0) for a in apps}
+    assert _wait_for_prometheus(run, Q.APP_READINESS, ("app",), readiness) == readiness
+
+
+def test_prometheus_findings_by_app_rule_severity_match_the_apps(run):
+    want: dict = {}
+    oracle: dict = {}
+    for node in run.fleet.nodes:
+        for f in run.reports[node.name]["findings"]:
+            key = (f.get("app") or f["service"], f["rule"], f["severity"])
+            want[key] = want.get(key, 0.0) + int(f["count"])
+        for key, n in expected_by_app(plans_of(node.index), run.traces[node.name]).items():
+            oracle[key] = oracle.get(key, 0) + n
+    for (app, rule), n in oracle.items():  # the oracle's rules: Prometheus has the apps' own numbers
+        assert sum(v for (a, r, _s), v in want.items() if (a, r) == (app, rule)) == n, (app, rule)
+    got = _wait_for_prometheus(run, Q.FINDINGS_BY_APP_RULE_SEVERITY, ("app", "rule", "severity"), want)
+    assert got == want
+    groups: dict = {}
+    for report in run.reports.values():
+        for f in report["findings"]:
+            key = (f.get("app") or f["service"], f["rule"])
+            groups[key] = groups.get(key, 0.0) + 1
+    assert _wait_for_prometheus(run, Q.GROUPS_BY_APP_AND_RULE, ("app", "rule"), groups) == groups
+
+
 def test_prometheus_findings_by_node_and_rule_match_the_apps(run):
     want = {}
     for node in run.fleet.nodes:
@@ -453,17 +528,25 @@ def test_prometheus_findings_by_node_and_rule_match_the_apps(run):
     assert got == want
 
 
-def test_prometheus_fleet_totals_by_rule(run):
-    want: dict = {}
-    for report in run.reports.values():
-        for rule, n in rule_totals(report).items():
-            want[(rule,)] = want.get((rule,), 0.0) + n
-    assert want[("V4-TAG-REPR",)] == 2 * len(CHECKOUT.EXPECTED_REPR_KEYS) + 10 + 20 + 3 * 6
-    assert want[("V4-STRUCT-TAG",)] == 1
-    got = _wait_for_prometheus(run, Q.FINDINGS_BY_RULE, ("rule",), want)
-    assert got == want
-    breaks = _wait_for_prometheus(run, Q.NODES_WITH_BREAKS, ("node",), {("node-1",): 1.0})
-    assert breaks == {("node-1",): 1.0}, "only node 1 sent a struct tag (v0.4)"
+def test_prometheus_apps_spans_and_versions(run):
+    spans: dict = {}
+    info: dict = {}
+    for node in run.fleet.nodes:
+        for app, s in run.reports[node.name]["services"].items():
+            spans[(app,)] = spans.get((app,), 0.0) + s["spans"]
+            info[(node.name, app, most_seen(s["tracer_versions"]), most_seen(s["python_versions"]),
+                  most_seen(s["api_versions"]))] = 1.0
+    assert {k[0] for k in spans} >= {CHECKOUT.SERVICE, TICKER.SERVICE, "bookshelf"}
+    assert _wait_for_prometheus(run, Q.SPANS_BY_APP, ("app",), spans) == spans
+    labels = ("node", "app", "tracer_version", "python_version", "api_version")
+    got = _wait_for_prometheus(run, Q.APP_INFO, labels, info)
+    assert got == info
+    # What the apps sent: ddtrace 3.19.9 on this Python; checkout on node 1 sent v0.4 only.
+    python = f"{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}"
+    for (_node, app, tracer, py, _api) in got:
+        if app in (CHECKOUT.SERVICE, TICKER.SERVICE, "bookshelf"):
+            assert (tracer, py) == ("3.19.9", python), (app, tracer, py)
+    assert ("node-1", CHECKOUT.SERVICE, "v0.4") in {(k[0], k[1], k[4]) for k in got}
 
 
 def test_prometheus_trace_payloads_and_coverage(run):
@@ -489,6 +572,17 @@ def test_report_merge_over_urls_equals_one_audit_of_the_captures(run):
     merged, audited = json.loads(merged_path.read_text()), json.loads(audit_path.read_text())
     assert projection(merged)["findings"], "the fleet report has no finding"
     assert projection(merged) == projection(audited)
+    # Its sources: the three URLs in order, each with that node's provenance and times.
+    assert [src["source"] for src in merged["sources"]] == urls
+    for src, node in zip(merged["sources"], run.fleet.nodes):
+        live = run.reports[node.name]
+        assert src["provenance"] == live["provenance"]
+        assert src["provenance"]["command"] == "proxy"
+        assert src["provenance"]["listen"] == f"{node.addr}:{node.proxy_port}"
+        assert src["provenance"]["host"] == os.uname().nodename  # namespaces share the UTS name
+        assert (src["first_seen"], src["last_seen"]) == (live["started_at"], live["updated_at"])
+    assert merged["provenance"]["command"] == "merge" and "listen" not in merged["provenance"]
+    assert audited["provenance"]["command"] == "audit"
     # And the merge is the sum of the three live reports.
     assert rule_totals(merged) == {rule: sum(rule_totals(rep).get(rule, 0) for rep in run.reports.values())
                                    for rule in rule_totals(merged)}

@@ -94,8 +94,9 @@ def test_report_traffic_matches_agent(outcome):
 
 def test_metrics_agree_with_report(outcome):
     """Prometheus /metrics: findings by rule equal the report's totals; trace requests are counted."""
-    gauges = {m.group(1): float(m.group(2))
-              for m in re.finditer(r'^trace_compat_findings\{rule="([^"]+)"\} (\S+)$', outcome.metrics, re.M)}
+    gauges: dict[str, float] = {}
+    for m in re.finditer(r'^trace_compat_findings_total\{rule="([^"]+)",[^}]*\} (\S+)$', outcome.metrics, re.M):
+        gauges[m.group(1)] = gauges.get(m.group(1), 0.0) + float(m.group(2))
     totals: dict[str, int] = {}
     for f in outcome.live_report["findings"]:
         totals[f["rule"]] = totals.get(f["rule"], 0) + f["count"]

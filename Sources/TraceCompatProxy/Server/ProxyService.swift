@@ -59,6 +59,7 @@ public struct ProxyService: Service {
         let store = Self.openStore(configuration, logger: logger)
         let server = ProxyServer(configuration: configuration, store: store, metrics: metrics, logger: logger)
         try await server.start()
+        store.setProvenance(Report.Provenance(command: "proxy", listen: server.localAddress.map(Self.describe) ?? configuration.listen.description))
         logStart(server)
 
         let flusher = ReportFlusher(store: store, path: configuration.reportPath, interval: configuration.flushInterval, logger: logger)
