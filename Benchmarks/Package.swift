@@ -39,5 +39,25 @@ let package = Package(
         ),
         // One payload decoded in a loop, for callgrind/perf: `swift run -c release decoder-profile ours generated-v04`.
         .executableTarget(name: "decoder-profile", dependencies: ["DecoderWorkloads", .product(name: "TracePayload", package: "trace-compat")]),
+        // The fixture payloads as captured requests and the Analyzer's side of the analysis comparison.
+        .target(
+            name: "AnalysisWorkloads",
+            dependencies: [
+                "DecoderWorkloads",
+                .product(name: "MessagePack", package: "trace-compat"),
+                .product(name: "TraceAnalysis", package: "trace-compat"),
+                .product(name: "CompatReport", package: "trace-compat"),
+                .product(name: "TracePayload", package: "trace-compat"),
+            ]
+        ),
+        // One fixture analysed in a loop, for callgrind: `swift run -c release analysis-profile ours django-full-v04`.
+        .executableTarget(
+            name: "analysis-profile",
+            dependencies: [
+                "AnalysisWorkloads", "DecoderWorkloads",
+                .product(name: "TraceAnalysis", package: "trace-compat"),
+                .product(name: "CompatReport", package: "trace-compat"),
+            ]
+        ),
     ]
 )

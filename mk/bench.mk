@@ -28,6 +28,16 @@ bench-decoder-profile: deps ## callgrind profile of one payload's decoding (PAYL
 
 .PHONY: bench-decoder bench-decoder-instructions bench-decoder-profile
 
+# Analysis benchmark (issue 12): the Analyzer over every fixture payload (the request as the proxy
+# hands it over) against msgpack-c unpacking the same bytes, instructions counted by callgrind.
+#   make bench-analysis-instructions        the table of Benchmarks/RESULTS.md "Analysis"
+#   Benchmarks/.build/release/analysis-profile cardinality 1500   unique-resource replay: report size, flush, peak RSS
+bench-analysis-instructions: deps ## instructions per payload under callgrind, Analyzer vs msgpack-c unpack (load-independent)
+	cd Benchmarks && $(SWIFT) build -c release --product analysis-profile
+	Benchmarks/scripts/analysis-instructions.sh
+
+.PHONY: bench-analysis-instructions
+
 # Proxy overhead harness (issue 6): replay → stub directly, through trace-compat (analysis on and
 # --no-analysis), nginx proxy_pass and ddapm-test-agent; small/medium/large payloads (~7 min).
 # Table in Benchmarks/.build/proxy-results.md; knobs: DURATION, CONNECTIONS, MIXES, PATHS, SCRATCH_PATH.

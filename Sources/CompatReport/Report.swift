@@ -82,8 +82,12 @@ public struct Traffic: Codable, Sendable, Equatable {
     /// Agent versions read from `/info` answers (count of answers).
     public var agentVersions: [String: Int] = [:]
     public var decodeErrors = DecodeErrors()
-    /// Payloads forwarded without analysis (analysis queue full), by endpoint.
+    /// Payloads forwarded without analysis, by endpoint: the analysis queue was full, or the
+    /// format is one we do not decode (v0.7, v1.0: see `notAnalysedReasons`).
     public var notAnalysed: [String: Int] = [:]
+    /// Why an endpoint's payloads are not analysed when it is not the queue (e.g. v0.7 traces).
+    /// Absent when there is none (and in reports written before it existed).
+    public var notAnalysedReasons: [String: String]?
     /// Proxy-side outcomes a user can act on, by kind then endpoint.
     public var proxyErrors: [String: [String: Int]] = [:]
 
@@ -94,6 +98,7 @@ public struct Traffic: Codable, Sendable, Equatable {
         case requestsByEndpoint = "requests_by_endpoint", tracePayloads = "trace_payloads"
         case otherLanguages = "other_languages", telemetryMessages = "telemetry_messages"
         case agentVersions = "agent_versions", decodeErrors = "decode_errors", notAnalysed = "not_analysed"
+        case notAnalysedReasons = "not_analysed_reasons"
         case proxyErrors = "proxy_errors"
     }
 
@@ -139,6 +144,9 @@ public struct ServiceSummary: Codable, Sendable, Equatable {
     public var apiVersions: [String: Int] = [:]
     /// `DD_TRACE_API_VERSION` as telemetry reported it (`v0.4`, `v0.5`, or "" when unset).
     public var configuredAPIVersion: String?
+    /// The `openai` package version from telemetry `app-dependencies-loaded` (V4-OPENAI-STREAM's
+    /// confidence depends on it).
+    public var openAIVersion: String?
     /// Derived: true when v0.4 traffic was seen, the only API that carries struct tags.
     public var structTagsVisible: Bool = false
     /// Derived: how to make struct tags visible when they are not.
@@ -150,15 +158,17 @@ public struct ServiceSummary: Codable, Sendable, Equatable {
         case spans
         case tracerVersions = "tracer_versions", pythonVersions = "python_versions", apiVersions = "api_versions"
         case configuredAPIVersion = "configured_api_version", structTagsVisible = "struct_tags_visible"
-        case structTagsNote = "struct_tags_note"
+        case structTagsNote = "struct_tags_note", openAIVersion = "openai_version"
     }
 
-    mutating func merge(_ o: ServiceSummary) {
+    /// Adds `o` (same service) exactly.
+    public mutating func merge(_ o: ServiceSummary) {
         spans += o.spans
         tracerVersions.add(o.tracerVersions)
         pythonVersions.add(o.pythonVersions)
         apiVersions.add(o.apiVersions)
         if let c = o.configuredAPIVersion { configuredAPIVersion = c }
+        if let v = o.openAIVersion { openAIVersion = v }
     }
 }
 
@@ -182,8 +192,9 @@ public struct Finding: Codable, Sendable, Equatable {
     public var fix: String
     /// What was seen, in words (e.g. the setting and its origin).
     public var evidence: String?
-    /// V4-DJANGO-MINIMAL: the application the spans belong to, how many had their driver twin span
-    /// (data kept under v4), and (derived) their share of the application's spans.
+    /// The application the finding belongs to (`_dd.base_service`, else the span's service; the
+    /// telemetry's service for telemetry findings); V4-DJANGO-MINIMAL: how many spans had their
+    /// driver twin span (data kept under v4), and (derived) their share of the application's spans.
     public var app: String?
     public var twinSeen: Int?
     public var share: Double?
@@ -217,14 +228,16 @@ public struct Finding: Codable, Sendable, Equatable {
         case firstSeen = "first_seen", lastSeen = "last_seen", twinSeen = "twin_seen"
     }
 
-    /// The grouping identity: (rule, service, operation, resource, key, kind).
+    /// The grouping identity: (rule, app, service, operation, resource, key, kind). The app is part
+    /// of it so that two applications sharing a service name (`defaultdb`, `django`) never share a
+    /// finding, nor its share of spans.
     public var groupKey: GroupKey {
-        GroupKey(rule: rule, service: service, operation: operation, resource: resource, key: key ?? "", kind: kind ?? "")
+        GroupKey(rule: rule, app: app ?? "", service: service, operation: operation, resource: resource, key: key ?? "", kind: kind ?? "")
     }
 
     public struct GroupKey: Hashable, Sendable {
         public var rule: RuleID
-        public var service, operation, resource, key, kind: String
+        public var app, service, operation, resource, key, kind: String
     }
 
     /// Adds `other` (same group) exactly.

@@ -21,20 +21,12 @@ extension Report {
         Self.absorb(&internalStructTags, other.internalStructTags, sampleLimit: options.sampleLimit)
     }
 
+    /// Adds findings exactly, within the default group bounds (`ReportLimits`), as the live store does.
     static func absorb(_ into: inout [Finding], _ more: [Finding], sampleLimit: Int) {
         guard !more.isEmpty else { return }
-        var index: [Finding.GroupKey: Int] = [:]
-        for (i, f) in into.enumerated() { index[f.groupKey] = i }
-        for f in more {
-            if let i = index[f.groupKey] {
-                into[i].absorb(f, sampleLimit: sampleLimit)
-            } else {
-                index[f.groupKey] = into.count
-                var copy = f
-                if copy.samples.count > sampleLimit { copy.samples.removeLast(copy.samples.count - sampleLimit) }
-                into.append(copy)
-            }
-        }
+        var groups = FindingGroups(limits: .default, sampleLimit: sampleLimit, findings: into)
+        for f in more { groups.add(f) }
+        into = groups.findings
     }
 
     /// Recomputes everything derived: order, shares, struct-tag visibility, the checklist.
@@ -51,6 +43,10 @@ extension Report {
                 s.structTagsNote = V4StructTagRule.visibilityAdvice
             }
             r.services[name] = s
+        }
+        for i in r.findings.indices where r.findings[i].rule == .openAIStream {
+            // Spec revision: ddtrace sets include_usage itself for openai >= 1.26 (low), not below or unknown (medium).
+            r.findings[i].confidence = V4OpenAIStreamRule.confidence(openAIVersion: r.findings[i].app.flatMap { r.services[$0]?.openAIVersion })
         }
         for i in r.findings.indices {
             if let app = r.findings[i].app, let total = r.services[app]?.spans, total > 0 {
@@ -75,39 +71,54 @@ extension Report {
         return (a.kind ?? "") < (b.kind ?? "")
     }
 
+    /// Why none of `reads` could be seen in this traffic, or nil when one of them was.
+    static func unobservable(_ reads: Set<WireSource>, in r: Report) -> String? {
+        let t = r.traffic
+        let sawSpans = t.spans > 0
+        let sawTelemetry = t.telemetryMessages > 0
+        let sawPython = sawSpans || sawTelemetry || t.tracePayloadCount > 0
+        var seen = false
+        for source in reads {
+            switch source {
+            case .spans: seen = seen || sawSpans
+            case .structTags: seen = seen || (sawSpans && !r.services.contains { !$0.value.structTagsVisible && !$0.value.apiVersions.isEmpty })
+            case .telemetry: seen = seen || sawTelemetry
+            case .requestHeaders: seen = seen || sawPython
+            case .agentAnswers: seen = seen || !t.agentVersions.isEmpty
+            case .llmObs: seen = seen || (t.requestsByEndpoint[V4OpenAIStreamRule.llmobsPath] ?? 0) > 0
+            }
+        }
+        if seen { return nil }
+        if reads == [.structTags] {
+            let hidden = r.services.filter { !$0.value.structTagsVisible && !$0.value.apiVersions.isEmpty }.keys.sorted()
+            return sawSpans ? "Only v0.5 traffic for \(hidden.joined(separator: ", ")). " + V4StructTagRule.visibilityAdvice : "No Python spans were seen."
+        }
+        if reads == [.spans] { return "No Python spans were seen." }
+        if reads == [.telemetry] { return "No telemetry was seen (it is on by default; DD_INSTRUMENTATION_TELEMETRY_ENABLED=false turns it off)." }
+        if reads == [.agentAnswers] {
+            return "No answer of the agent was seen (GET /info or its Datadog-Agent-Version header): the proxy reads them live; for an offline audit pass --agent-info FILE or put NNN-GET-info.response.json beside the capture."
+        }
+        if reads.contains(.requestHeaders) { return "No Python traffic was seen." }
+        return "Neither telemetry nor spans were seen."
+    }
+
     /// Every rule of the guide plus the check-in-code items, with what this traffic says about each.
     static func checklist(for r: Report) -> [ChecklistItem] {
         var counts: [RuleID: Int] = [:]
         for f in r.findings { counts[f.rule, default: 0] += f.count }
         let t = r.traffic
-        let sawSpans = t.spans > 0
-        let sawTelemetry = t.telemetryMessages > 0
-        let sawPython = sawSpans || sawTelemetry || t.tracePayloadCount > 0
         var items: [ChecklistItem] = []
         for id in RuleID.allCases {
             let rule = id.rule
             let n = counts[id] ?? 0
             var status: ChecklistItem.Status = n > 0 ? .found : .notSeen
             var advice = n > 0 ? rule.fix : "Not seen in \(t.spans) span(s) and \(t.telemetryMessages) telemetry message(s)."
+            if n == 0, rule.reads == [.agentAnswers], !t.agentVersions.isEmpty {
+                // The agent's version was seen and is fine: say which, not "not seen".
+                advice = "Agent version seen: " + t.agentVersions.keys.sorted().joined(separator: ", ") + " (nothing to change)."
+            }
             if n == 0 {
-                let unobservable: String?
-                switch id {
-                case .tagRepr, .tagNumeric, .djangoMinimal, .removedAPI:
-                    unobservable = sawSpans ? nil : "No Python spans were seen."
-                case .structTag:
-                    let hidden = r.services.filter { !$0.value.structTagsVisible && !$0.value.apiVersions.isEmpty }.keys.sorted()
-                    if !sawSpans { unobservable = "No Python spans were seen." }
-                    else if !hidden.isEmpty { unobservable = "Only v0.5 traffic for \(hidden.joined(separator: ", ")). " + V4StructTagRule.visibilityAdvice }
-                    else { unobservable = nil }
-                case .config, .platform:
-                    unobservable = sawTelemetry ? nil : "No telemetry was seen (it is on by default; DD_INSTRUMENTATION_TELEMETRY_ENABLED=false turns it off)."
-                case .integration, .openAIStream:
-                    unobservable = (sawTelemetry || sawSpans) ? nil : "Neither telemetry nor spans were seen."
-                case .python, .tracer:
-                    unobservable = sawPython ? nil : "No Python traffic was seen."
-                case .agent:
-                    unobservable = t.agentVersions.isEmpty ? "No answer of the agent's GET /info was seen: the proxy reads it live; for an offline audit pass --agent-info FILE or put NNN-GET-info.response.json beside the capture." : nil
-                }
+                let unobservable = Self.unobservable(rule.reads, in: r)
                 if let u = unobservable { status = .notObservable; advice = u }
             }
             items.append(ChecklistItem(id: id.rawValue, title: rule.title, visibility: .wire, severity: rule.severity,
@@ -139,6 +150,10 @@ extension Traffic {
             decodeErrors.samples = Array(all.prefix(DecodeErrors.sampleLimit))
         }
         notAnalysed.add(o.notAnalysed)
+        for (endpoint, reason) in o.notAnalysedReasons ?? [:] where (notAnalysedReasons?.count ?? 0) < ReportStore.endpointLimit || notAnalysedReasons?[endpoint] != nil {
+            notAnalysedReasons = notAnalysedReasons ?? [:]
+            notAnalysedReasons![endpoint] = reason
+        }
         for (kind, byEndpoint) in o.proxyErrors { proxyErrors[kind, default: [:]].add(byEndpoint) }
     }
 }

@@ -1,13 +1,17 @@
 import CompatRules
 import Foundation
 
-/// The live report: thread-safe aggregation that analysis threads record into and that the
-/// admin routes, the periodic flush and `audit` read snapshots of.
+/// The live report: thread-safe aggregation that analysis threads hand their findings to and that
+/// the admin routes, the periodic flush and `audit` read snapshots of.
 ///
-/// Recording is batched: an `Analyzer` aggregates one payload's findings and traffic in a small
-/// `Report` of its own (no lock, no shared state) and hands it over with `record(_:)`, which takes
-/// the lock once per payload. The store keeps an index of its findings by group so that adding a
-/// batch costs one dictionary lookup per distinct finding of the batch.
+/// Recording is batched per thread, not per payload: each `Analyzer` folds findings and traffic
+/// into tables of its own and hands them over (`record(_:)`, one lock) at most every
+/// `AnalysisLimits.handOverInterval`, and whenever `snapshot()` asks every registered
+/// contributor to hand over first: an idle analyzer at once (so a snapshot after the work is done
+/// includes everything), a busy one right after its current request (a snapshot never waits for
+/// an idle-priority analysis thread).
+/// Finding groups are bounded (`ReportLimits`): beyond a bound they are counted in "other"
+/// groups, so the store's size and a snapshot's cost are bounded whatever the traffic.
 public final class ReportStore: @unchecked Sendable {
     private let lock = NSLock()
     private var report: Report
@@ -19,8 +23,14 @@ public final class ReportStore: @unchecked Sendable {
     private let pendingLock = NSLock()
     private var pendingNotAnalysed: [String: Int] = [:]
     private var pendingProxyErrors: [String: [String: Int]] = [:]
-    private var findingIndex: [Finding.GroupKey: Int] = [:]
-    private var internalIndex: [Finding.GroupKey: Int] = [:]
+    private var groups: FindingGroups
+    private var internalGroups: FindingGroups
+    /// Who holds findings not yet handed over (the analyzers), asked to hand over by `snapshot()`.
+    private let contributorsLock = NSLock()
+    private var contributors: [WeakContributor] = []
+
+    /// The bounds on finding groups and apps.
+    public let limits: ReportLimits
 
     /// Samples kept per finding, and whether value excerpts are kept at all.
     public let sampleLimit: Int
@@ -30,9 +40,12 @@ public final class ReportStore: @unchecked Sendable {
         self.init(sampleLimit: 5, redact: false)
     }
 
-    public init(sampleLimit: Int, redact: Bool) {
+    public init(sampleLimit: Int, redact: Bool, limits: ReportLimits = .default) {
         self.sampleLimit = max(0, sampleLimit)
         self.redact = redact
+        self.limits = limits
+        groups = FindingGroups(limits: limits, sampleLimit: self.sampleLimit)
+        internalGroups = FindingGroups(limits: limits, sampleLimit: self.sampleLimit)
         report = Report()
         report.options = Report.Options(sampleLimit: self.sampleLimit, redacted: redact)
     }
@@ -42,11 +55,8 @@ public final class ReportStore: @unchecked Sendable {
         self.init(continuing: report, sampleLimit: report.options.sampleLimit, redact: report.options.redacted)
     }
 
-    public init(continuing previous: Report, sampleLimit: Int, redact: Bool) {
-        self.sampleLimit = max(0, sampleLimit)
-        self.redact = redact
-        report = Report()
-        report.options = Report.Options(sampleLimit: self.sampleLimit, redacted: redact)
+    public convenience init(continuing previous: Report, sampleLimit: Int, redact: Bool, limits: ReportLimits = .default) {
+        self.init(sampleLimit: sampleLimit, redact: redact, limits: limits)
         var seed = previous
         if redact {
             // A redacted store never shows excerpts, not even those of the report it continues.
@@ -102,37 +112,59 @@ public final class ReportStore: @unchecked Sendable {
         }
     }
 
-    /// Adds a batch (one payload's worth, or a whole report) exactly.
+    /// Adds a batch (one thread's hand-over, or a whole report) exactly, within `limits`: an app
+    /// beyond `limits.apps` is counted as app "other", its findings too.
     public func record(_ batch: Report) {
         lock.withLock {
             report.startedAt = [report.startedAt, batch.startedAt].compactMap { $0 }.min()
             report.updatedAt = [report.updatedAt, batch.updatedAt].compactMap { $0 }.max()
             report.traffic.absorb(batch.traffic)
-            for (name, s) in batch.services { report.services[name, default: ServiceSummary()].merge(s) }
-            Self.absorb(&report.findings, &findingIndex, batch.findings, sampleLimit: sampleLimit, redact: redact)
-            Self.absorb(&report.internalStructTags, &internalIndex, batch.internalStructTags, sampleLimit: sampleLimit, redact: redact)
+            for (name, s) in batch.services { report.services[boundedApp(name), default: ServiceSummary()].merge(s) }
+            for f in batch.findings { groups.add(prepared(f)) }
+            for f in batch.internalStructTags { internalGroups.add(prepared(f)) }
         }
     }
 
-    private static func absorb(_ into: inout [Finding], _ index: inout [Finding.GroupKey: Int], _ more: [Finding], sampleLimit: Int, redact: Bool) {
-        for var f in more {
-            if redact { for j in f.samples.indices { f.samples[j].excerpt = nil } }
-            let key = f.groupKey
-            if let i = index[key] {
-                into[i].absorb(f, sampleLimit: sampleLimit)
-            } else {
-                if f.samples.count > sampleLimit { f.samples.removeLast(f.samples.count - sampleLimit) }
-                index[key] = into.count
-                into.append(f)
-            }
+    /// The app name as kept: itself while fewer than `limits.apps` are named (or it is known),
+    /// else "other" (which is not counted against the bound).
+    private func boundedApp(_ name: String) -> String {
+        if name == ReportLimits.other || report.services[name] != nil { return name }
+        let named = report.services.count - (report.services[ReportLimits.other] == nil ? 0 : 1)
+        return named < limits.apps ? name : ReportLimits.other
+    }
+
+    private func prepared(_ finding: Finding) -> Finding {
+        var f = finding
+        if redact { for j in f.samples.indices { f.samples[j].excerpt = nil } }
+        if let app = f.app, report.services[app] == nil { f.app = boundedApp(app) }
+        return f
+    }
+
+    /// Registers a holder of findings not yet handed over; `snapshot()` asks it to hand over first.
+    /// Held weakly: a contributor hands over what it holds when it goes away.
+    public func register(_ contributor: any ReportContributor) {
+        contributorsLock.withLock {
+            contributors.removeAll { $0.value == nil }
+            contributors.append(WeakContributor(value: contributor))
         }
     }
 
-    /// A consistent copy of everything so far, finalized (ordered, checklist computed).
+    /// Asks every registered contributor to hand over what it holds now.
+    public func collect() {
+        let current = contributorsLock.withLock { contributors.compactMap(\.value) }
+        for c in current { c.handOver() }
+    }
+
+    /// A consistent copy of everything so far (what the analysis threads hold included),
+    /// finalized (ordered, checklist computed).
     public func snapshot() -> Report {
+        collect()
         let copy = lock.withLock {
             foldPending()
-            return report
+            var r = report
+            r.findings = groups.findings
+            r.internalStructTags = internalGroups.findings
+            return r
         }
         return copy.finalized()
     }
@@ -147,9 +179,22 @@ public final class ReportStore: @unchecked Sendable {
 
     /// Endpoint names as counted: the path without its query, at most 200 characters.
     public static func normalise(_ path: String) -> String {
+        // The usual path (no query, not too long, not empty) is itself: no new string.
+        if !path.isEmpty, path.utf8.count <= 200, !path.utf8.contains(UInt8(ascii: "?")) { return path }
         var p = Substring(path)
         if let q = p.firstIndex(of: "?") { p = p[..<q] }
         if p.isEmpty { return "/" }
         return String(p.prefix(200))
     }
+}
+
+/// Whoever folds findings into tables of its own (an `Analyzer`) and hands them to a store in batches.
+public protocol ReportContributor: AnyObject {
+    /// Records what it holds into its store (with `ReportStore.record`) and starts afresh: now,
+    /// or, when busy, right after its current unit of work (it must not block the caller).
+    func handOver()
+}
+
+struct WeakContributor {
+    weak var value: (any ReportContributor)?
 }

@@ -51,18 +51,18 @@ extension ReportRenderer {
             let unique = Array(NSOrderedSetLike(items))
             return unique.prefix(limit).joined(separator: ", ") + (unique.count > limit ? ", …" : "")
         }
-        switch rule {
-        case .djangoMinimal:
+        switch rule.rule.summaryDetail {
+        case .kinds(let kinds):
             var byKind: [String: Int] = [:]
             for f in group { byKind[f.kind ?? "", default: 0] += f.count }
-            return V4DjangoMinimalRule.Kind.allCases.map { "\($0.rawValue) \(byKind[$0.rawValue] ?? 0)" }.joined(separator: ", ")
-        case .tagRepr, .structTag, .tagNumeric:
+            return kinds.map { "\($0) \(byKind[$0] ?? 0)" }.joined(separator: ", ")
+        case .keys:
             return "keys: " + list(group.compactMap(\.key))
-        case .config, .integration, .platform, .removedAPI:
+        case .names:
             return list(group.compactMap(\.key))
-        case .python, .tracer, .agent:
+        case .versions:
             return "versions: " + list(group.compactMap(\.kind))
-        case .openAIStream:
+        case .services:
             return "services: " + list(group.map(\.service))
         }
     }

@@ -50,9 +50,7 @@ public enum KnownTagKeys {
     /// V4-TAG-REPR).
     @inlinable
     public static func isTracerWrittenMeta(_ key: ByteView) -> Bool {
-        for k in exactMeta where key.equals(k) { return true }
-        for p in prefixes where key.hasPrefix(p) { return true }
-        return false
+        Lookup.exactMeta.contains(key) || hasKnownPrefix(key)
     }
 
     /// True when `key` is a metrics key that ddtrace or an integration writes (never reported by
@@ -61,9 +59,47 @@ public enum KnownTagKeys {
     public static func isTracerWrittenMetric(_ key: ByteView) -> Bool {
         if key.count > 0 && key[0] == UInt8(ascii: "_") { return true }  // _dd.*, _sampling_priority_v1, _top_level, …
         if key.hasSuffix(".rate") || key.hasSuffix("_rate") { return true }
-        for k in exactMetrics where key.equals(k) { return true }
-        for p in prefixes where key.hasPrefix(p) { return true }
-        return false
+        return Lookup.exactMetrics.contains(key) || hasKnownPrefix(key)
+    }
+
+    /// True when the key's namespace (up to its first `.`) is one of `prefixes`: one hash lookup
+    /// instead of a compare per prefix (this runs for every metric key of every span).
+    @usableFromInline
+    static func hasKnownPrefix(_ key: ByteView) -> Bool {
+        if key.hasPrefix("kafka_") { return true }
+        guard let dot = key.base.firstIndex(of: UInt8(ascii: ".")) else { return false }
+        return Lookup.prefixes.contains(ByteView(UnsafeRawBufferPointer(rebasing: key.base[..<(dot + 1)])))
+    }
+
+    /// The lists as hash sets (built once), each hit confirmed byte for byte.
+    @usableFromInline
+    struct Lookup: Sendable {
+        let byHash: [UInt64: [StaticString]]
+
+        init(_ keys: [StaticString]) {
+            var table: [UInt64: [StaticString]] = [:]
+            for k in keys {
+                table[Self.hash(ByteView(UnsafeRawBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount))), default: []].append(k)
+            }
+            byHash = table
+        }
+
+        @usableFromInline
+        func contains(_ key: ByteView) -> Bool {
+            guard let candidates = byHash[Self.hash(key)] else { return false }
+            return candidates.contains { key.equals($0) }
+        }
+
+        /// FNV-1a, 64 bits.
+        static func hash(_ v: ByteView) -> UInt64 {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for b in v.base { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+            return h
+        }
+
+        @usableFromInline static let exactMeta = Lookup(KnownTagKeys.exactMeta)
+        @usableFromInline static let exactMetrics = Lookup(KnownTagKeys.exactMetrics)
+        @usableFromInline static let prefixes = Lookup(KnownTagKeys.prefixes.filter { $0.description != "kafka_" })
     }
 
     /// String conveniences for tests and telemetry paths.

@@ -65,8 +65,41 @@ public enum Confidence: String, Sendable, Codable, CaseIterable, Comparable {
     public static func < (a: Confidence, b: Confidence) -> Bool { a.rank < b.rank }
 }
 
-/// What every rule type declares. Rules are stateless: the analyzer feeds them what it decoded and
-/// records what they return; aggregation lives in `CompatReport`.
+/// What a rule reads on the wire: the analyzer's walk fills these facts, and the report's checklist
+/// says "not observable" for a rule when none of its sources was seen.
+public enum WireSource: String, Sendable, CaseIterable {
+    /// Span fields and meta / metrics keys of Python trace payloads.
+    case spans
+    /// `meta_struct` of v0.4 spans (v0.5 cannot carry it).
+    case structTags
+    /// Instrumentation telemetry (`app-started`, `app-integrations-change`, `app-dependencies-loaded`).
+    case telemetry
+    /// Request headers of Python traffic (`Datadog-Meta-*`).
+    case requestHeaders
+    /// The agent's answers: `GET /info` and the `Datadog-Agent-Version` header.
+    case agentAnswers
+    /// LLM Observability events.
+    case llmObs
+}
+
+/// How the CLI's summary line details a rule's findings.
+public enum SummaryDetail: Sendable, Equatable {
+    /// "keys: a, b, …" (the findings' `key`).
+    case keys
+    /// The findings' `key`s, unlabelled (settings, integrations, APIs).
+    case names
+    /// "versions: …" (the findings' `kind`).
+    case versions
+    /// "services: …".
+    case services
+    /// Counts per kind, in this order ("database 3, cache 1, template 0").
+    case kinds([String])
+}
+
+/// What every rule type declares: its identity, texts, what it reads and how it is summarised.
+/// Rules are stateless: the analyzer feeds them what it decoded and records what they return;
+/// aggregation lives in `CompatReport`, which reads these declarations instead of switching on
+/// rule ids.
 public protocol CompatRule {
     static var id: RuleID { get }
     static var severity: Severity { get }
@@ -78,4 +111,8 @@ public protocol CompatRule {
     static var fix: String { get }
     /// Where it shows on the wire (for the report's checklist).
     static var evidence: String { get }
+    /// What it reads: the checklist's "not observable" when none of it was seen.
+    static var reads: Set<WireSource> { get }
+    /// How the CLI's summary details its findings.
+    static var summaryDetail: SummaryDetail { get }
 }

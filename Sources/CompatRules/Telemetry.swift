@@ -38,12 +38,21 @@ public struct TelemetryMessage: Sendable {
         }
     }
 
+    /// A package the app imported (`app-dependencies-loaded`).
+    public struct Dependency: Sendable, Equatable {
+        public var name: String
+        public var version: String
+        public init(name: String, version: String = "") { self.name = name; self.version = version }
+    }
+
     public var application = Application()
     /// `request_type` of every event, in order (the batch itself excluded).
     public var eventTypes: [String] = []
     /// From `app-started` and `app-client-configuration-change`, in order.
     public var configuration: [ConfigEntry] = []
     public var integrations: [Integration] = []
+    /// From `app-dependencies-loaded`: the packages the app imported, with their versions.
+    public var dependencies: [Dependency] = []
     /// `tracer_time` (seconds since the epoch), 0 when absent.
     public var tracerTime: Double = 0
 
@@ -96,6 +105,12 @@ public struct TelemetryMessage: Sendable {
                 configuration.append(ConfigEntry(
                     name: name, value: JSONField.text(entry["value"]), origin: JSONField.string(entry["origin"]) ?? "",
                     seqID: Int(JSONField.double(entry["seq_id"]) ?? 0)))
+            }
+        }
+        if let list = payload["dependencies"] as? [Any] {
+            for case let entry as [String: Any] in list {
+                guard let name = JSONField.string(entry["name"]) else { continue }
+                dependencies.append(Dependency(name: name, version: JSONField.string(entry["version"]) ?? ""))
             }
         }
         if let list = payload["integrations"] as? [Any] {

@@ -15,6 +15,8 @@ public enum V4ConfigRule: CompatRule {
     public static let title = "A setting that v4 removed or renamed is in use"
     public static let fix = "Remove or rename the setting as the finding says before moving to v4."
     public static let evidence = "telemetry app-started configuration[] name, value and origin"
+    public static let reads: Set<WireSource> = [.telemetry]
+    public static let summaryDetail = SummaryDetail.names
 
     /// One removed setting in use.
     public struct Finding: Equatable, Sendable {

@@ -18,8 +18,10 @@ public enum V4DjangoMinimalRule: CompatRule {
     public static let severity = Severity.changes
     public static let confidence = Confidence.high
     public static let title = "Django spans that v4 no longer produces by default (DD_DJANGO_TRACING_MINIMAL=true)"
-    public static let fix = "Set DD_DJANGO_TRACING_MINIMAL=false to keep them all, or only the kind you need: DD_DJANGO_INSTRUMENT_DATABASES=true, DD_DJANGO_INSTRUMENT_CACHES=true, DD_DJANGO_INSTRUMENT_TEMPLATES=true."
+    public static let fix = "Set DD_DJANGO_TRACING_MINIMAL=false to keep these spans under v4; DD_DJANGO_INSTRUMENT_CACHES=true / DD_DJANGO_INSTRUMENT_TEMPLATES=true bring back only caches or templates, and DD_DJANGO_INSTRUMENT_DATABASES=true only merges Django's tags into the driver's spans (the database spans and their <alias>db service do not come back)."
     public static let evidence = "spans with component django-database, name django.cache or django.template.render"
+    public static let reads: Set<WireSource> = [.spans]
+    public static let summaryDetail = SummaryDetail.kinds(Kind.allCases.map(\.rawValue))
 
     public enum Kind: String, Sendable, Codable, CaseIterable {
         case database, cache, template
@@ -34,9 +36,17 @@ public enum V4DjangoMinimalRule: CompatRule {
         }
     }
 
-    /// The fix for one kind.
+    /// The fix for one kind. Databases differ (spec revision "Django database fix text"): under
+    /// v4, `DD_DJANGO_INSTRUMENT_DATABASES=true` merges Django's tags (`django.db.vendor`,
+    /// `django.db.alias`) into the driver's spans; the separate spans, their `<alias>db` service
+    /// and any monitor on it come back only with `DD_DJANGO_TRACING_MINIMAL=false`.
     public static func fix(for kind: Kind) -> String {
-        "Set \(kind.setting) to keep these spans under v4 (or DD_DJANGO_TRACING_MINIMAL=false to keep all of Django's instrumentation)."
+        switch kind {
+        case .database:
+            "Set DD_DJANGO_TRACING_MINIMAL=false to keep these spans and their <alias>db service under v4 (monitors on that service need it); DD_DJANGO_INSTRUMENT_DATABASES=true does not bring them back, it only merges Django's tags (django.db.vendor, django.db.alias) into the driver's spans."
+        case .cache, .template:
+            "Set \(kind.setting) to keep these spans under v4 (or DD_DJANGO_TRACING_MINIMAL=false to keep all of Django's instrumentation)."
+        }
     }
 
     /// The kind of a span, from its name, type and `meta.component`; nil for spans v4 keeps.

@@ -4,7 +4,9 @@ import MessagePack
 ///
 /// Guide: "`google_generativeai` (move to `google_genai`), `aioredis`, `freezegun`, `opentracer`,
 /// and `Pin` on `mongoengine` (use `pymongo`): from telemetry `integrations[]` with `enabled: true`,
-/// and from span `meta.component` of those integrations."
+/// and from span `meta.component` of those integrations." Spec revisions: `cassandra` is removed
+/// too, and the packages of removed integrations in telemetry `app-dependencies-loaded` are
+/// evidence at confidence medium when the integration is not seen enabled.
 public enum V4IntegrationRule: CompatRule {
     public static let id = RuleID.integration
     public static let severity = Severity.breaks
@@ -12,6 +14,8 @@ public enum V4IntegrationRule: CompatRule {
     public static let title = "An integration that v4 removed is in use"
     public static let fix = "Move off the removed integration before v4 (see the replacement given for it)."
     public static let evidence = "telemetry app-integrations-change integrations[] enabled, span meta.component"
+    public static let reads: Set<WireSource> = [.spans, .telemetry]
+    public static let summaryDetail = SummaryDetail.names
 
     /// Removed integration → what to use instead.
     public static let replacements: [String: String] = [
@@ -20,7 +24,25 @@ public enum V4IntegrationRule: CompatRule {
         "freezegun": "nothing to enable: v4 no longer needs the freezegun integration; remove it from DD_PATCH_MODULES/patch()",
         "opentracer": "use the OpenTelemetry API (DD_TRACE_OTEL_ENABLED=true) instead of OpenTracing",
         "mongoengine": "drop Pin on mongoengine: the pymongo integration traces it",
+        // Not in the guide: v4.0.0's release note cassandra-d3c8aaf478bddc56 removes it.
+        "cassandra": "nothing replaces it in ddtrace: keep cassandra-driver spans only by staying on v3 or tracing them manually",
     ]
+
+    /// Installed packages (telemetry `app-dependencies-loaded`) that mean a removed integration is
+    /// likely in use: evidence at confidence medium when the integration itself is not seen enabled.
+    public static let packages: [String: String] = [
+        "aioredis": "aioredis",
+        "google-generativeai": "google_generativeai",
+        "opentracing": "opentracer",
+        "cassandra-driver": "cassandra",
+    ]
+
+    /// The removed integration an installed package points at, or nil (names compared as PyPI
+    /// normalises them: lower case, `_` and `.` as `-`).
+    public static func removedIntegration(package name: String) -> String? {
+        let n = name.lowercased().replacingOccurrences(of: "_", with: "-").replacingOccurrences(of: ".", with: "-")
+        return packages[n]
+    }
 
     /// The fix for one integration.
     public static func fix(for integration: String) -> String {
@@ -36,6 +58,7 @@ public enum V4IntegrationRule: CompatRule {
         if component.equals("freezegun") { return "freezegun" }
         if component.equals("opentracer") || component.equals("opentracing") { return "opentracer" }
         if component.equals("mongoengine") { return "mongoengine" }
+        if component.equals("cassandra") { return "cassandra" }
         return nil
     }
 

@@ -16,6 +16,20 @@ public enum V4OpenAIStreamRule: CompatRule {
     public static let title = "OpenAI calls: v4 no longer estimates streamed token counts"
     public static let fix = "Pass stream_options={\"include_usage\": True} on every streamed OpenAI call so token usage comes from the API."
     public static let evidence = "APM spans with component openai; LLM Observability spans with meta.metadata.stream true"
+    public static let reads: Set<WireSource> = [.spans, .telemetry, .llmObs]
+    public static let summaryDetail = SummaryDetail.services
+
+    /// The first `openai` release for which ddtrace sets `stream_options.include_usage` itself on
+    /// chat-completion streams (spec revision "Installed packages").
+    public static let selfIncludingUsage = DottedVersion([1, 26, 0])
+
+    /// The finding's confidence given the installed `openai` version (telemetry
+    /// `app-dependencies-loaded`): low from 1.26 (ddtrace adds include_usage itself), medium below
+    /// it or when the version is unknown.
+    public static func confidence(openAIVersion: String?) -> Confidence {
+        guard let text = openAIVersion, let v = DottedVersion(text) else { return .medium }
+        return v < selfIncludingUsage ? .medium : .low
+    }
 
     /// The LLM Observability intake path (through the agent's EVP proxy).
     public static let llmobsPath = "/evp_proxy/v2/api/v2/llmobs"

@@ -10,6 +10,8 @@ public enum V4PlatformRule: CompatRule {
     public static let title = "32-bit Linux build of Python (v4 ships no 32-bit Linux wheels)"
     public static let fix = "Move the service to a 64-bit (x86_64 or aarch64) Python build before upgrading to v4."
     public static let evidence = "telemetry app-started configuration python_soabi / python_host_gnu_type"
+    public static let reads: Set<WireSource> = [.telemetry]
+    public static let summaryDetail = SummaryDetail.names
 
     /// The configuration names that carry the build's architecture.
     public static let settingNames: Set<String> = ["python_soabi", "python_host_gnu_type", "python_build_gnu_type"]

@@ -9,6 +9,8 @@ public enum V4PythonRule: CompatRule {
     public static let title = "Python older than 3.9 (v4 does not install there)"
     public static let fix = "Upgrade the service to Python 3.9 or later before moving to dd-trace-py v4."
     public static let evidence = "Datadog-Meta-Lang-Version header, telemetry application.language_version"
+    public static let reads: Set<WireSource> = [.requestHeaders, .telemetry]
+    public static let summaryDetail = SummaryDetail.versions
     public static let minimum = DottedVersion([3, 9])
 
     /// True when `version` (e.g. "3.8.18") is below 3.9. Unparseable text is not judged.

@@ -14,6 +14,8 @@ public enum V4RemovedAPIRule: CompatRule {
     public static let title = "A span failed on an API that v4 removed"
     public static let fix = "Replace the removed API named in the error (see the v4 migration guide), e.g. set_tag_str → set_tag, Pin → the integration's config, ddtrace.settings → ddtrace.config."
     public static let evidence = "span error.type AttributeError/ImportError with error.message naming a removed API"
+    public static let reads: Set<WireSource> = [.spans]
+    public static let summaryDetail = SummaryDetail.names
 
     public static let removedNames: [String] = [
         "set_tag_str", "finish_with_ancestors", "set_struct_tag", "get_struct_tag", "_pprint",

@@ -15,6 +15,8 @@ public enum V4StructTagRule: CompatRule {
     public static let title = "Span.set_struct_tag is used (removed in v4: AttributeError)"
     public static let fix = "Replace set_struct_tag/get_struct_tag: store the value with set_tag(key, json.dumps(value)) or split it into string tags and metrics."
     public static let evidence = "meta_struct key on a v0.4 span (v0.5 cannot carry struct tags)"
+    public static let reads: Set<WireSource> = [.structTags]
+    public static let summaryDetail = SummaryDetail.keys
     /// What the report says for services seen only over v0.5.
     public static let visibilityAdvice = "Struct tags cannot be seen on v0.5 (the tracer drops them there): run the app with DD_TRACE_API_VERSION=v0.4 while auditing to see them."
 

@@ -12,6 +12,8 @@ public enum V4TagNumericRule: CompatRule {
     public static let title = "A user metric: set_metric(key, n) or set_tag(key, n) — identical on the wire"
     public static let fix = "Verify this key is set with set_metric; if the code calls set_tag(key, number), switch to set_metric (v4's set_tag takes strings only)."
     public static let evidence = "span metrics key that neither ddtrace nor an integration writes"
+    public static let reads: Set<WireSource> = [.spans]
+    public static let summaryDetail = SummaryDetail.keys
 
     /// True when `key` is a metric the user's code set.
     @inlinable

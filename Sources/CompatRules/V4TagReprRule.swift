@@ -14,8 +14,24 @@ public enum V4TagReprRule: CompatRule {
     public static let severity = Severity.check
     public static let confidence = Confidence.high
     public static let title = "A tag was set with a non-string value (its Python str() reached the agent)"
-    public static let fix = "Pass a string to set_tag/set_tags (e.g. str(x) or json.dumps(x) on purpose), or a number to set_metric; v4 types set_tag(key, value: Optional[str])."
+    public static let fix = "Pass a string to set_tag/set_tags (e.g. str(x) or json.dumps(x) on purpose), or a number to set_metric: v4's set_tag takes str (or None), not lists, dicts, tuples, sets, bytes or objects."
     public static let evidence = "span meta value that reads True/False/None, a Python list/dict/tuple/set/bytes repr, or <… object at 0x…>"
+    public static let reads: Set<WireSource> = [.spans]
+    public static let summaryDetail = SummaryDetail.keys
+
+    /// The fix for a value of `kind`. `None` is its own case: v4's `set_tag(key, value:
+    /// Optional[str])` accepts `None`, so the general fix ("v4 types the value as str") would
+    /// contradict itself there; what changes is that the tag no longer reads `"None"`.
+    public static func fix(for kind: PythonRepr.Kind) -> String {
+        switch kind {
+        case .none:
+            "v4 still accepts None (set_tag's value is Optional[str]) but no longer sends the text \"None\": if a monitor or query matches on it, set the string you want explicitly (set_tag(key, \"None\") or a real value)."
+        case .bool:
+            "Pass a string to set_tag (str(flag), or \"true\"/\"false\" on purpose) or a number to set_metric: v4's set_tag takes str (or None), not bool."
+        default:
+            fix
+        }
+    }
 
     /// The finding for one meta entry, or nil. Cheap for ordinary values: one byte test, then a
     /// parse that fails within a few bytes; the key's skip list is consulted only on a match.

@@ -9,6 +9,8 @@ public enum V4TracerRule: CompatRule {
     public static let title = "dd-trace-py older than 3.19 (upgrade to the last v3 first)"
     public static let fix = "Upgrade to ddtrace 3.19 first and run the tests with -W error::ddtrace.DDTraceDeprecationWarning, then move to v4."
     public static let evidence = "Datadog-Meta-Tracer-Version header, telemetry application.tracer_version"
+    public static let reads: Set<WireSource> = [.requestHeaders, .telemetry]
+    public static let summaryDetail = SummaryDetail.versions
     public static let minimum = DottedVersion([3, 19])
 
     public static func isBehind(_ version: String) -> Bool {

@@ -1,50 +1,153 @@
 import CompatReport
 import CompatRules
 
-/// One payload's findings, grouped by small value-type keys (rule, kind, and hashes of service,
-/// operation, resource and key), so that a repeated finding costs one dictionary lookup and no copy.
+/// One analysis thread's findings since its last hand-over, grouped by small value-type keys (rule,
+/// kind, and hashes of app, service, operation, normalised resource and key), so that a repeated
+/// finding costs one dictionary lookup and no copy.
+///
+/// Bounded like the store (`ReportLimits`): a new group beyond its scope's bound (rule, app,
+/// service) or the table's is counted in the scope's "other" group, so a thread holds at most
+/// `limits.groups` groups (plus one "other" per scope) between two hand-overs, whatever the traffic.
 struct FindingTable {
     struct Key: Hashable {
         var rule: UInt8
         var kind: UInt8
+        var app: UInt64
         var service: UInt64
         var operation: UInt64
         var resource: UInt64
         var key: UInt64
+
+        /// One word fed to the hasher instead of seven (the fields are hashes already).
+        func hash(into hasher: inout Hasher) {
+            let m: UInt64 = 0x9E37_79B9_7F4A_7C15
+            var h = UInt64(rule) << 8 | UInt64(kind)
+            h = (h ^ app) &* m
+            h = (h ^ service) &* m
+            h = (h ^ operation) &* m
+            h = (h ^ resource) &* m
+            h = (h ^ key) &* m
+            hasher.combine(h)
+        }
     }
+
+    struct Scope: Hashable { var rule: UInt8; var app: UInt64; var service: UInt64 }
+
+    /// The kind of the key of an "other" group (no rule uses it).
+    static let overflowKind: UInt8 = 0xFF
 
     var index: [Key: Int] = [:]
     var findings: [Finding] = []
-    var sampleLimit: Int
+    private var perScope: [Scope: Int] = [:]
+    private var regular = 0
+    let sampleLimit: Int
+    let limits: ReportLimits
 
-    init(sampleLimit: Int) { self.sampleLimit = sampleLimit }
+    init(sampleLimit: Int, limits: ReportLimits) {
+        self.sampleLimit = sampleLimit
+        self.limits = limits
+    }
 
     var isEmpty: Bool { findings.isEmpty }
 
+    /// Empties the table (after a hand-over), keeping its storage.
     mutating func reset() {
         index.removeAll(keepingCapacity: true)
         findings.removeAll(keepingCapacity: true)
+        perScope.removeAll(keepingCapacity: true)
+        regular = 0
     }
 
-    /// Counts one occurrence; `make` runs only for a new group, `sample` only while samples are
-    /// wanted. Returns the group's slot (for later updates such as twin counts).
+    /// Counts one occurrence seen between `first` and `last` in an existing group and returns its
+    /// slot (valid until the next `reset`); nil when the group is new (then call `insert`). Two
+    /// steps so that the caller builds a new group's strings outside any access to the table.
     @inline(__always)
+    mutating func count(_ key: Key, first: ReportTime, last: ReportTime, sample: () -> Sample?) -> Int? {
+        guard let i = index[key] else { return nil }
+        findings[i].count += 1
+        if first < findings[i].firstSeen { findings[i].firstSeen = first }
+        if last > findings[i].lastSeen { findings[i].lastSeen = last }
+        if findings[i].samples.count < sampleLimit, let s = sample() { findings[i].samples.append(s) }
+        return i
+    }
+
+    /// A new group for `key` with `finding` (count one), or, beyond the bounds, one more in its
+    /// scope's "other" group. Returns the slot.
     @discardableResult
-    mutating func hit(_ key: Key, at time: ReportTime, make: () -> Finding, sample: () -> Sample?) -> Int {
-        if let i = index[key] {
-            findings[i].count += 1
-            if time < findings[i].firstSeen { findings[i].firstSeen = time }
-            if time > findings[i].lastSeen { findings[i].lastSeen = time }
-            if findings[i].samples.count < sampleLimit, let s = sample() { findings[i].samples.append(s) }
-            return i
+    mutating func insert(_ key: Key, first: ReportTime, last: ReportTime, finding: Finding, sample: Sample?) -> Int {
+        if key.kind != Self.overflowKind {
+            let scope = Scope(rule: key.rule, app: key.app, service: key.service)
+            let inScope = perScope[scope, default: 0]
+            guard inScope < limits.groupsPerScope && regular < limits.groups else {
+                // Beyond the bound: the scope's "other" group (the store folds it exactly).
+                let other = Key(rule: key.rule, kind: Self.overflowKind, app: key.app, service: key.service, operation: 0, resource: 0, key: 0)
+                if let slot = count(other, first: first, last: last, sample: { sample }) { return slot }
+                return insert(other, first: first, last: last, finding: finding.overflow(app: nil), sample: sample)
+            }
+            perScope[scope] = inScope + 1
+            regular += 1
         }
-        var f = make()
+        var f = finding
         f.count = 1
-        f.firstSeen = time
-        f.lastSeen = time
-        if sampleLimit > 0, let s = sample() { f.samples = [s] }
+        f.firstSeen = first
+        f.lastSeen = last
+        if sampleLimit > 0, let s = sample { f.samples = [s] }
         index[key] = findings.count
         findings.append(f)
         return findings.count - 1
     }
+
+    /// `count`, else `insert` with what `make` builds (for callers whose `make` touches nothing
+    /// else of theirs).
+    @inline(__always)
+    @discardableResult
+    mutating func hit(_ key: Key, first: ReportTime, last: ReportTime, make: () -> Finding, sample: () -> Sample?) -> Int {
+        if let slot = count(key, first: first, last: last, sample: sample) { return slot }
+        return insert(key, first: first, last: last, finding: make(), sample: sampleLimit > 0 ? sample() : nil)
+    }
+
+    @inline(__always)
+    @discardableResult
+    mutating func hit(_ key: Key, at time: ReportTime, make: () -> Finding, sample: () -> Sample?) -> Int {
+        hit(key, first: time, last: time, make: make, sample: sample)
+    }
+
+    /// Adds a finding built whole (telemetry, `/info`, LLM Observability: rare requests), keyed by
+    /// hashes of its strings.
+    mutating func add(_ finding: Finding) {
+        let key = Key(rule: finding.rule.index, kind: 0, app: fnv1a(finding.app ?? ""), service: fnv1a(finding.service),
+                      operation: fnv1a(finding.operation), resource: fnv1a(finding.resource),
+                      key: fnv1a((finding.key ?? "") + "\u{0}" + (finding.kind ?? "")))
+        if let i = index[key] {
+            findings[i].absorb(finding, sampleLimit: sampleLimit)
+            return
+        }
+        insert(key, first: finding.firstSeen, last: finding.lastSeen, finding: finding, sample: nil)
+        if let i = index[key] {
+            findings[i].count = finding.count
+            findings[i].samples = Array(finding.samples.prefix(sampleLimit))
+        } else {
+            // Counted in the "other" group by `insert` with a count of one: add the rest.
+            let other = Key(rule: key.rule, kind: Self.overflowKind, app: key.app, service: key.service, operation: 0, resource: 0, key: 0)
+            if let i = index[other] { findings[i].count += finding.count - 1 }
+        }
+    }
+}
+
+extension Finding {
+    /// This finding's "other" group, as `FindingGroups` makes it (app and service kept).
+    func overflow(app: String?) -> Finding {
+        var f = Finding(rule: rule, severity: severity, confidence: confidence, service: service, operation: "",
+                        resource: ReportLimits.other, key: nil, kind: ReportLimits.other, firstSeen: firstSeen, lastSeen: lastSeen,
+                        app: app ?? self.app, twinSeen: twinSeen == nil ? nil : 0)
+        f.fix = fix
+        return f
+    }
+}
+
+/// FNV-1a of a string's UTF-8 bytes (the same value as `fnv1a(ByteView)` of those bytes).
+func fnv1a(_ s: String) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+    return h
 }

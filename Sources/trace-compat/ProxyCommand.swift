@@ -1,4 +1,5 @@
 import ArgumentParser
+import CompatReport
 import Configuration
 import Foundation
 import Logging
@@ -52,6 +53,12 @@ struct ProxyCommand: AsyncParsableCommand {
     var analysis: Bool?
     @Option(help: "Samples kept per finding group in the report (default 5). Env TRACE_COMPAT_SAMPLE_LIMIT.")
     var sampleLimit: Int?
+    @Option(help: "Finding groups per rule, app and service; more are counted in an 'other' group (default 100). Env TRACE_COMPAT_MAX_FINDING_GROUPS_PER_SCOPE.")
+    var maxFindingGroupsPerScope: Int?
+    @Option(help: "Finding groups in the whole report; more are counted in 'other' groups (default 2000). Env TRACE_COMPAT_MAX_FINDING_GROUPS.")
+    var maxFindingGroups: Int?
+    @Option(help: "Applications kept by name; more are counted as app 'other' (default 32). Env TRACE_COMPAT_MAX_APPS.")
+    var maxApps: Int?
 
     func run() async throws {
         let logger = Logger(label: "trace-compat.proxy")
@@ -94,6 +101,9 @@ struct ProxyCommand: AsyncParsableCommand {
         put("analysis_threads", analysisThreads.map(ConfigContent.int))
         put("analysis_priority", analysisPriority.map(ConfigContent.string))
         put("sample_limit", sampleLimit.map(ConfigContent.int))
+        put("max_finding_groups_per_scope", maxFindingGroupsPerScope.map(ConfigContent.int))
+        put("max_finding_groups", maxFindingGroups.map(ConfigContent.int))
+        put("max_apps", maxApps.map(ConfigContent.int))
         put("analysis", analysis.map(ConfigContent.bool))
         return values
     }
@@ -135,6 +145,14 @@ enum ProxyConfigurationLoader {
         configuration.fresh = try strict(reader, "fresh", default: defaults.fresh) { try $0.requiredBool(forKey: $1) }
         configuration.redact = try strict(reader, "redact", default: defaults.redact) { try $0.requiredBool(forKey: $1) }
         configuration.sampleLimit = try strict(reader, "sample_limit", default: defaults.sampleLimit) { try $0.requiredInt(forKey: $1) }
+        let limits = defaults.reportLimits
+        let perScope = try strict(reader, "max_finding_groups_per_scope", default: limits.groupsPerScope) { try $0.requiredInt(forKey: $1) }
+        let groups = try strict(reader, "max_finding_groups", default: limits.groups) { try $0.requiredInt(forKey: $1) }
+        let apps = try strict(reader, "max_apps", default: limits.apps) { try $0.requiredInt(forKey: $1) }
+        guard perScope > 0, groups > 0, apps > 0 else {
+            throw ProxyConfigurationError.invalid(key: "max_finding_groups_per_scope / max_finding_groups / max_apps", value: "\(perScope) / \(groups) / \(apps)", reason: "must be > 0")
+        }
+        configuration.reportLimits = ReportLimits(groupsPerScope: perScope, groups: groups, apps: apps)
         configuration.analysis = try strict(reader, "analysis", default: defaults.analysis) { try $0.requiredBool(forKey: $1) }
         let errors = configuration.validationErrors()
         if !errors.isEmpty { throw ProxyConfigurationError.invalid(key: "configuration", value: "", reason: errors.joined(separator: "; ")) }

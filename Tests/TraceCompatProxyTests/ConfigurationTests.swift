@@ -70,6 +70,11 @@ import TraceCompatProxy
         #expect(Endpoint(method: "GET", uri: "/info").tee == .agentInfo)
         #expect(Endpoint(method: "POST", uri: "/telemetry/proxy/api/v2/apmtelemetry").tee == .telemetry)
         #expect(Endpoint(method: "POST", uri: "/evp_proxy/v2/api/v2/llmobs").tee == .llmObs)
+        // Formats we do not decode: labelled, answered like traces by the sink, body not kept for analysis.
+        #expect(Endpoint(method: "POST", uri: "/v0.7/traces").tee == .notDecoded)
+        #expect(Endpoint(method: "POST", uri: "/v1.0/traces").label == "/v1.0/traces")
+        #expect(!Endpoint(method: "POST", uri: "/v0.7/traces").tee.keepsRequestBody)
+        #expect(Endpoint(method: "POST", uri: "/v0.3/traces").tee == .tracePayload)
         #expect(Endpoint(method: "POST", uri: "/profiling/v1/input?x=1").label == "/profiling")
         #expect(Endpoint(method: "GET", uri: "/a/b/c/\(Int.random(in: 0...1000))").label == "other")
     }

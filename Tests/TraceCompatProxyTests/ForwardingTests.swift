@@ -66,6 +66,18 @@ import TraceCompatProxy
         await harness.stop()
     }
 
+    @Test func theAgentVersionIsReadFromTheAnswerHeaderWithoutInfo() async throws {
+        let harness = try await ProxyHarness.start()
+        let payload = try Fixtures.requests("manual-v05").first { $0.path == "/v0.5/traces" }!
+        _ = try await TestClient.request(harness.address, .POST, "/v0.5/traces", headers: payload.headers, body: payload.body)
+        let report = harness.report()
+        #expect(report.traffic.requestsByEndpoint["/info"] == nil)
+        #expect(report.traffic.agentVersions == ["7.60.0": 1])
+        let agent = report.findings.filter { $0.rule == .agent }
+        #expect(agent.count == 1 && agent.first?.evidence?.contains("Datadog-Agent-Version") == true)
+        await harness.stop()
+    }
+
     @Test func chunkedAnswerIsRelayedWhole() async throws {
         let harness = try await ProxyHarness.start(upstream: .chunkedAnswer)
         let answer = try await TestClient.request(harness.address, .GET, "/v0.7/config")

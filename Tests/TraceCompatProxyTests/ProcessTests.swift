@@ -128,5 +128,10 @@ import Testing
                                     environment: ["TRACE_COMPAT_FLUSH_INTERVAL": "ten"])
         #expect(try await typo.waitForExit() != 0)
         #expect(typo.log.contains("flush_interval"), "\(typo.log)")
+
+        // The report's bounds: a zero bound is refused, naming the keys.
+        let unbounded = try ProxyProcess(arguments: ["--listen", "127.0.0.1:0", "--upstream", "none", "--max-apps", "0"])
+        #expect(try await unbounded.waitForExit() != 0)
+        #expect(unbounded.log.contains("max_apps"), "\(unbounded.log)")
     }
 }

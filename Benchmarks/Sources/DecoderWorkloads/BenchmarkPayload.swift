@@ -55,7 +55,7 @@ public struct BenchmarkPayload: Sendable {
     }
 
     /// `$TRACE_COMPAT_FIXTURES`, else `../shared/fixtures` beside the repository this file is in.
-    static func fixturesDirectory() -> URL {
+    public static func fixturesDirectory() -> URL {
         if let dir = ProcessInfo.processInfo.environment["TRACE_COMPAT_FIXTURES"] { return URL(fileURLWithPath: dir) }
         return URL(fileURLWithPath: #filePath)  // <repo>/Benchmarks/Sources/DecoderWorkloads/this.swift
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -22,7 +22,7 @@ public enum SinkResponder {
     public static func respond(method: String, uri: String) -> LocalResponse {
         let endpoint = Endpoint(method: method, uri: uri)
         switch endpoint.tee {
-        case .tracePayload:
+        case .tracePayload, .notDecoded:
             return LocalResponse(status: 200, json: #"{"rate_by_service":{}}"#)
         case .agentInfo:
             return LocalResponse(status: 200, json: infoDocument)

@@ -6,7 +6,9 @@ import Glibc
 #endif
 
 /// The one seam between forwarding and analysis: a bounded queue drained by dedicated threads,
-/// each with its own `Analyzer` (an Analyzer is not thread-safe; the `ReportStore` is).
+/// each with its own `Analyzer`, which folds what it finds into tables of its own and hands them
+/// to the shared `ReportStore` in batches (every 250 ms, on every `snapshot()`, and when the
+/// thread stops).
 ///
 /// `offer` never blocks: when the queue is full the work is refused and the caller counts it as
 /// `not_analysed`; the request has already been forwarded either way.
@@ -17,12 +19,15 @@ public final class AnalysisQueue: @unchecked Sendable {
         /// A request forwarded by the proxy: its body is made contiguous on the analysis thread.
         case forwarded(ForwardedRequest)
         case agentInfo(body: [UInt8], receivedAt: Date)
+        /// The `Datadog-Agent-Version` header of an agent's answer.
+        case agentVersion(String, receivedAt: Date)
 
         var size: Int {
             switch self {
             case .request(let request): return request.body.count
             case .forwarded(let request): return request.body.count
             case .agentInfo(let body, _): return body.count
+            case .agentVersion: return 0
             }
         }
     }
@@ -152,6 +157,9 @@ public final class AnalysisQueue: @unchecked Sendable {
             condition.lock()
             while count == 0 && !stopping { condition.wait() }
             if count == 0 && stopping {
+                condition.unlock()
+                analyzer.handOverNow()  // what this thread folded reaches the store before drain() returns
+                condition.lock()
                 finished += 1
                 condition.broadcast()
                 condition.unlock()
@@ -169,6 +177,7 @@ public final class AnalysisQueue: @unchecked Sendable {
             case .request(let request): analyzer.analyze(request)
             case .forwarded(let request): analyzer.analyze(request.captured())
             case .agentInfo(let body, let receivedAt): analyzer.analyzeAgentInfo(body: body, receivedAt: receivedAt)
+            case .agentVersion(let version, let receivedAt): analyzer.analyzeAgentVersion(version, receivedAt: receivedAt)
             }
 
             condition.lock()

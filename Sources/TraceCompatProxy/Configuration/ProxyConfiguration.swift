@@ -1,3 +1,4 @@
+import CompatReport
 import Foundation
 
 /// Everything `trace-compat proxy` needs to run, as one plain value.
@@ -36,6 +37,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var redact: Bool
     /// Samples (trace/span ids, excerpts) kept per finding group in the report.
     public var sampleLimit: Int
+    /// Bounds on the report's finding groups and apps (`ReportLimits`; keys
+    /// `max_finding_groups_per_scope`, `max_finding_groups`, `max_apps`).
+    public var reportLimits: ReportLimits
 
     /// The Datadog Agent's own request limit: `apm_config.max_payload_size` (env
     /// `DD_APM_MAX_PAYLOAD_SIZE`) defaults to `MaxRequestBytes: 25 * 1024 * 1024, // 25MB` in
@@ -62,6 +66,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         fresh: Bool = false,
         redact: Bool = false,
         sampleLimit: Int = 5,
+        reportLimits: ReportLimits = .default,
         analysis: Bool = true
     ) {
         self.listen = listen
@@ -78,6 +83,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         self.fresh = fresh
         self.redact = redact
         self.sampleLimit = sampleLimit
+        self.reportLimits = reportLimits
         self.analysis = analysis
     }
 
@@ -91,6 +97,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
         if queueMaxBytes <= 0 { errors.append("queue_max_bytes must be > 0 (got \(queueMaxBytes))") }
         if analysisThreads <= 0 { errors.append("analysis_threads must be > 0 (got \(analysisThreads))") }
         if sampleLimit < 0 { errors.append("sample_limit must be >= 0 (got \(sampleLimit))") }
+        if reportLimits.groupsPerScope <= 0 || reportLimits.groups <= 0 || reportLimits.apps <= 0 {
+            errors.append("max_finding_groups_per_scope, max_finding_groups and max_apps must be > 0")
+        }
         if reportPath.isEmpty { errors.append("report must name a file") }
         return errors
     }

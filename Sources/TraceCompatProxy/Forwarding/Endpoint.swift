@@ -1,10 +1,16 @@
+import TraceAnalysis
+
 /// What the proxy knows about a request path: a bounded label for metrics, and what the tee
-/// does with it. Paths no one knows yet are forwarded all the same, labelled `other`.
+/// does with it. The decision itself is `EndpointClass` (TraceAnalysis), the one classifier the
+/// proxy and the analyzer share; this only names it in the proxy's terms.
 public struct Endpoint: Sendable, Equatable {
     /// What the analyzer gets from this exchange.
     public enum Tee: Sendable, Equatable {
-        /// The request body is a trace payload (v0.4 / v0.5 …): analysed.
+        /// The request body is a trace payload we decode (v0.4 / v0.5): analysed.
         case tracePayload
+        /// A trace payload in a format we do not decode (v0.7, v1.0): the body is not kept; the
+        /// request is counted as not analysed, with the reason.
+        case notDecoded
         /// The request body is instrumentation telemetry: analysed.
         case telemetry
         /// LLM Observability events through the EVP proxy: analysed (the v4 OpenAI stream rule).
@@ -18,35 +24,20 @@ public struct Endpoint: Sendable, Equatable {
         public var keepsRequestBody: Bool { self == .tracePayload || self == .telemetry || self == .llmObs }
     }
 
-    /// Where ddtrace sends LLM Observability events (`V4OpenAIStreamRule.llmobsPath`).
-    static let llmObsPath = "/evp_proxy/v2/api/v2/llmobs"
-
-
     /// Metric label: a known endpoint family, never the raw path (bounded cardinality).
     public let label: String
     public let tee: Tee
 
     public init(method: String, uri: String) {
-        let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
-        (label, tee) = Self.classify(method: method, path: path)
-    }
-
-    static func classify(method: String, path: String) -> (String, Tee) {
-        if path.hasPrefix("/v0."), path.hasSuffix("/traces") {
-            let version = path.dropFirst(1).prefix { $0 != "/" }
-            let known = ["v0.3", "v0.4", "v0.5", "v0.7"]
-            return (known.contains(String(version)) ? "/\(version)/traces" : "/v0.x/traces", .tracePayload)
+        let c = EndpointClass(method: method, uri: uri)
+        label = c.label
+        switch c.analysis {
+        case .tracePayload: tee = .tracePayload
+        case .notDecoded: tee = .notDecoded
+        case .telemetry: tee = .telemetry
+        case .llmObs: tee = .llmObs
+        case .agentInfo: tee = .agentInfo
+        case .countOnly: tee = .countOnly
         }
-        if path == "/info" { return ("/info", method == "GET" ? .agentInfo : .countOnly) }
-        if path.hasPrefix("/telemetry/proxy/") { return ("/telemetry/proxy", .telemetry) }
-        if path == llmObsPath { return ("/evp_proxy", .llmObs) }
-        let families = [
-            "/v0.6/stats", "/v0.1/pipeline_stats", "/evp_proxy", "/profiling", "/debugger", "/v0.7/config",
-            "/dogstatsd", "/symdb", "/tracer_flare", "/v0.1/lambda", "/compat", "/metrics",
-        ]
-        for family in families where path == family || path.hasPrefix(family + "/") {
-            return (family, .countOnly)
-        }
-        return ("other", .countOnly)
     }
 }

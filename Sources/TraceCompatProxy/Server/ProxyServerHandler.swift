@@ -88,6 +88,8 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The last request's route. A tracer sends the same one or two paths on a connection again
     /// and again, so classifying each path once per connection saves string work per request.
     private var lastRoute: (method: HTTPMethod, uri: String, endpoint: Endpoint, admin: Bool)?
+    /// The last `Datadog-Agent-Version` handed to analysis from this connection's answers.
+    private var lastAgentVersion: String?
     /// Writes are flushed once per read batch, not once per part (one write syscall for a small
     /// exchange instead of three on each side): true while a client read is being handled.
     private var insideClientRead = false
@@ -328,6 +330,11 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             exchange.status = String(upstreamHead.status.code)
             if shared.configuration.analysis, exchange.endpoint.tee == .agentInfo, exchange.isAgentTraffic, upstreamHead.status == .ok { exchange.teeAnswer = [] }
+            // The agent's version on every answer (V4-AGENT): handed over once per connection and version.
+            if shared.configuration.analysis, let version = upstreamHead.headers.first(name: "Datadog-Agent-Version"), version != lastAgentVersion {
+                lastAgentVersion = version
+                _ = shared.queue.offer(.agentVersion(version, receivedAt: Date()))
+            }
             context.write(wrapOutboundOut(.head(clientHead(for: upstreamHead, exchange))), promise: nil)
             clientAwaitingFlush = true
         case .relayBody:

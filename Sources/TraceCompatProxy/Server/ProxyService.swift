@@ -22,9 +22,10 @@ public struct ProxyService: Service {
     public static func openStore(_ configuration: ProxyConfiguration, logger: Logger) throws -> ReportStore {
         if !configuration.fresh, let existing = try ReportFile.read(from: configuration.reportPath) {
             logger.info("continuing the report at \(configuration.reportPath) (--fresh starts over)")
-            return ReportStore(continuing: existing, sampleLimit: configuration.sampleLimit, redact: configuration.redact)
+            return ReportStore(continuing: existing, sampleLimit: configuration.sampleLimit, redact: configuration.redact,
+                               limits: configuration.reportLimits)
         }
-        return ReportStore(sampleLimit: configuration.sampleLimit, redact: configuration.redact)
+        return ReportStore(sampleLimit: configuration.sampleLimit, redact: configuration.redact, limits: configuration.reportLimits)
     }
 
     public func run() async throws {

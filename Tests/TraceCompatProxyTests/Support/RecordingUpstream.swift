@@ -147,6 +147,8 @@ final class RecordingUpstream: @unchecked Sendable {
                 response.headers.add(name: "Content-Type", value: "application/json")
                 response.headers.add(name: "Content-Length", value: String(answer.count))
                 response.headers.add(name: "X-Upstream", value: "recording")
+                // The Agent's trace receiver sets it on every answer (the same version as its /info).
+                response.headers.add(name: "Datadog-Agent-Version", value: "7.60.0")
                 context.write(wrapOutboundOut(.head(response)), promise: nil)
                 context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: answer)))), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)

@@ -1,0 +1,21 @@
+/// Every bound of the analysis itself, in one place, each with the reason for its value (the
+/// report's bounds, groups and apps, are `ReportLimits` in CompatReport).
+public enum AnalysisLimits {
+    /// How often an analysis thread hands its tables to the store at most (nanoseconds). 250 ms:
+    /// a live report at most a quarter of a second behind, and one store lock per thread four
+    /// times a second instead of once per payload; `ReportStore.snapshot()` forces a hand-over
+    /// anyway, so a flush or an admin route never misses what the threads hold.
+    public static let handOverInterval: UInt64 = 250_000_000
+    /// Bytes of a resource read by the normaliser (`ResourceShape`). 4 KiB: SQL longer than that
+    /// is grouped by its first 4 KiB, and a hostile 1 MB resource costs no more than this.
+    public static let resourceBytesRead = 4096
+    /// Bytes of a normalised resource kept (grouping key and report text). 256: the report's
+    /// tables show a resource in one or two lines.
+    public static let resourceBytesKept = 256
+    /// Raw resources whose normalised hash is remembered (`AnalysisState.shapes`). 4,096: the
+    /// distinct queries of a few apps; 64 KiB; cleared when full, so hostile traffic costs only
+    /// the normalising it would cost anyway.
+    public static let shapesCached = 4096
+    /// Other languages counted by name between two hand-overs (the header is the client's text).
+    public static let languages = 16
+}
