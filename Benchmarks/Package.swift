@@ -54,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "analysis-profile",
             dependencies: [
-                "AnalysisWorkloads", "DecoderWorkloads",
+                "AnalysisWorkloads", "DecoderWorkloads", "MsgpackCBaseline",
                 .product(name: "TraceAnalysis", package: "trace-compat"),
                 .product(name: "CompatReport", package: "trace-compat"),
             ]

@@ -12,8 +12,11 @@ struct AnalysisState {
     var table: FindingTable
     var internalTable: FindingTable
 
-    init(store: ReportStore) {
+    let handOverInterval: UInt64
+
+    init(store: ReportStore, handOverInterval: UInt64) {
         self.store = store
+        self.handOverInterval = handOverInterval
         table = FindingTable(sampleLimit: store.sampleLimit, limits: store.limits)
         internalTable = FindingTable(sampleLimit: store.sampleLimit, limits: store.limits)
     }
@@ -27,7 +30,7 @@ struct AnalysisState {
     }
 
     /// True when the hand-over interval has passed.
-    var handOverIsDue: Bool { DispatchTime.now().uptimeNanoseconds &- lastHandOver >= AnalysisLimits.handOverInterval }
+    var handOverIsDue: Bool { DispatchTime.now().uptimeNanoseconds &- lastHandOver >= handOverInterval }
 
     /// Everything folded since the last hand-over as one batch (nil when nothing), and a fresh start.
     mutating func takeBatch() -> Report? {

@@ -28,9 +28,11 @@ public final class Analyzer: ReportContributor, @unchecked Sendable {
     private let lock = NSLock()
     private var state: AnalysisState
 
-    public init(store: ReportStore) {
+    /// `handOverInterval`: nanoseconds between two hand-overs at most (a benchmark that must not
+    /// depend on the clock passes `.max` and calls `handOverNow()` itself).
+    public init(store: ReportStore, handOverInterval: UInt64 = AnalysisLimits.handOverInterval) {
         self.store = store
-        state = AnalysisState(store: store)
+        state = AnalysisState(store: store, handOverInterval: handOverInterval)
         store.register(self)
     }
 
