@@ -58,14 +58,14 @@ enum CanarySection {
         for (name, app, rows) in apps {
             out += "<h3>\(HTMLReport.esc(heading(name, app)))</h3>\n"
             if rows.isEmpty { out += "<p>No difference.</p>\n"; continue }
-            out += "<table class=\"canary\" data-app=\"\(HTMLReport.esc(name))\"><thead><tr><th>Change</th><th>Operation / key</th><th>Service</th><th>3.x</th><th>4.x</th><th>Predicted by</th></tr></thead><tbody>\n"
+            out += "<div class=\"scroll\"><table class=\"canary\" data-app=\"\(HTMLReport.esc(name))\"><thead><tr><th>Change</th><th>Operation / key</th><th>Service</th><th>3.x</th><th>4.x</th><th>Predicted by</th></tr></thead><tbody>\n"
             for row in rows {
                 let op = row.key == nil
                 out += "<tr data-change=\"\(row.change.rawValue)\"><td>\(row.change.rawValue)</td><td>\(HTMLReport.esc(what(row)))</td><td>\(HTMLReport.esc(row.service))</td>"
                     + "<td class=\"n\">\(HTMLReport.esc(side(row.before, operation: op)))</td><td class=\"n\">\(HTMLReport.esc(side(row.after, operation: op)))</td>"
                     + "<td>\(HTMLReport.esc(predicted(row)))</td></tr>\n"
             }
-            out += "</tbody></table>\n"
+            out += "</tbody></table></div>\n"
         }
         return out
     }

@@ -24,16 +24,8 @@ struct MarkdownReport {
     mutating func djangoSummary(_ group: [Finding]) {
         line("| Kind | Spans | Share of the app's spans | Driver twin seen (query still traced) | To keep it under v4 |")
         line("|---|---:|---:|---|---|")
-        for kind in V4DjangoMinimalRule.Kind.allCases {
-            let fs = group.filter { $0.kind == kind.rawValue }
-            guard !fs.isEmpty else { continue }
-            let n = fs.reduce(0) { $0 + $1.count }
-            let app = fs.first?.app ?? fs.first?.service ?? ""
-            let appSpans = report.services[app]?.spans ?? 0
-            let share = appSpans > 0 ? Double(n) / Double(appSpans) : 0
-            let twins = fs.compactMap(\.twinSeen).reduce(0, +)
-            let twinText = kind == .database ? "\(twins) of \(n)" + (twins == n ? " (timings kept by the driver spans)" : " (the rest is lost)") : "no twin: lost"
-            line("| \(kind.rawValue) | \(n) | \(Wording.percent(share)) | \(twinText) | `\(kind.setting)` |")
+        for k in Wording.djangoKinds(group, report) {
+            line("| \(k.kind.rawValue) | \(k.spans) | \(Wording.percent(k.share)) | \(k.twinText) | \(Self.cell(RuleText.markdown(V4DjangoMinimalRule.fix(for: k.kind)))) |")
         }
         line()
     }
@@ -55,42 +47,45 @@ struct MarkdownReport {
         if let p = r.provenanceSummary { line(p); line() }
 
         // Verdict.
+        let verdict = Verdict(r)
         line("## In short")
         line()
-        let bySeverity = Dictionary(grouping: r.findings, by: \.severity)
         if r.findings.isEmpty {
             line(t.spans == 0 && t.telemetryMessages == 0
                  ? "- Nothing to judge yet: no Python traces or telemetry were seen."
                  : "- **Nothing in this traffic blocks the upgrade.** Still go through the checklist at the end: some changes never show on the wire.")
         } else {
             for s in [Severity.breaks, .changes, .check] {
-                let fs = bySeverity[s] ?? []
-                guard !fs.isEmpty else { continue }
-                let rules = Set(fs.map(\.rule)).sorted().map(\.rawValue).joined(separator: ", ")
-                let occurrences = fs.reduce(0) { $0 + $1.count }
-                line("- **\(Wording.severityHeading(s))**: \(rules), \(occurrences) occurrence(s) in \(fs.count) finding(s). \(Wording.severityExplanation(s))")
+                let rs = verdict.rules.filter { $0.severity == s }
+                guard !rs.isEmpty else { continue }
+                let names = rs.map { "`\($0.rule.rawValue)` (\($0.countsText))" }.joined(separator: ", ")
+                line("- **\(Wording.severityHeading(s))**: \(names). \(Wording.severityExplanation(s))")
             }
         }
         if t.decodeErrors.count > 0 {
             line("- \(t.decodeErrors.count) payload(s) could not be decoded and were not judged (see *Not decoded*).")
         }
         if t.notAnalysedCount > 0 {
-            line("- \(t.notAnalysedCount) payload(s) were forwarded without analysis because the analysis queue was full.")
+            line("- \(t.notAnalysedCount) payload(s) were forwarded without analysis (see *What was seen*).")
         }
         line()
+        if !verdict.apps.isEmpty {
+            line("**Verdict by application** (\(verdict.headline)):")
+            line()
+            for a in verdict.apps { line("- " + Verdict.line(a)) }
+            line()
+        }
 
         if !r.findings.isEmpty {
             line("## What to do")
             line()
-            line("| Severity | Rule | What was seen | Occurrences | What to do |")
-            line("|---|---|---|---:|---|")
-            var seen = Set<RuleID>()
-            for f in r.findings where !seen.contains(f.rule) {
-                seen.insert(f.rule)
-                let all = r.findings.filter { $0.rule == f.rule }
-                let total = all.reduce(0) { $0 + $1.count }
-                let fix = all.count == 1 || Set(all.map(\.fix)).count == 1 ? f.fix : f.rule.rule.fix
-                line("| \(f.severity.rawValue) | \(f.rule.rawValue) | \(Self.cell(f.rule.rule.title)) | \(total) | \(Self.cell(fix)) |")
+            line("One fix per rule, whatever the number of findings; the sections below give the evidence.")
+            line()
+            line("| Severity | Rule | What was seen | Findings | Occurrences | What to do |")
+            line("|---|---|---|---:|---:|---|")
+            for rf in verdict.rules {
+                let fix = rf.rule.rule.fix
+                line("| \(rf.severity.rawValue) | \(rf.rule.rawValue) | \(Self.cell(RuleText.markdown(rf.rule.rule.title))) | \(rf.groups) | \(rf.unit.text(rf.occurrences)) | \(Self.cell(RuleText.markdown(fix))) |")
             }
             line()
         }
@@ -110,46 +105,51 @@ struct MarkdownReport {
         }
         line()
         if !r.services.isEmpty {
-            line("### Services")
+            line("### Applications")
             line()
-            line("| Service | Spans | ddtrace | Python | Trace API | Struct tags visible |")
-            line("|---|---:|---|---|---|---|")
+            line(RuleText.markdown(Wording.applicationsNote))
+            line()
+            line("| Application | Spans | ddtrace (requests) | Python (requests) | Trace API (requests) | DD_TRACE_API_VERSION | Struct tags visible |")
+            line("|---|---:|---|---|---|---|---|")
             for (name, s) in r.services.sorted(by: { $0.key < $1.key }) {
                 let visible = s.structTagsVisible ? "yes (v0.4 seen)" : "no — " + (s.structTagsNote ?? "")
-                line("| \(Self.cell(name.isEmpty ? "(no service)" : name)) | \(s.spans) | \(Wording.counts(s.tracerVersions)) | \(Wording.counts(s.pythonVersions)) | \(Wording.counts(s.apiVersions)) | \(Self.cell(visible)) |")
+                line("| \(Self.cell(name.isEmpty ? "(no service)" : name)) | \(s.spans) | \(Wording.requests(s.tracerVersions)) | \(Wording.requests(s.pythonVersions)) | \(Wording.requests(s.apiVersions)) | \(Wording.configuredAPI(s)) | \(Self.cell(visible)) |")
             }
             line()
         }
 
         // Findings by severity.
         for s in [Severity.breaks, .changes, .check] {
-            let fs = bySeverity[s] ?? []
-            guard !fs.isEmpty else { continue }
+            guard verdict.rules.contains(where: { $0.severity == s }) else { continue }
             line("## \(Wording.severityHeading(s))")
             line()
             line(Wording.severityExplanation(s))
             line()
-            var rulesDone = Set<RuleID>()
-            for f in fs where !rulesDone.contains(f.rule) {
-                rulesDone.insert(f.rule)
-                let group = fs.filter { $0.rule == f.rule }
-                line("### \(f.rule.rawValue): \(f.rule.rule.title)")
+            for rf in verdict.rules where rf.severity == s {
+                line("### \(rf.rule.rawValue): \(RuleText.markdown(rf.rule.rule.title))")
                 line()
-                line("**Fix:** \(f.rule.rule.fix)")
+                line("\(rf.countsText.prefix(1).uppercased() + rf.countsText.dropFirst()).")
                 line()
-                if f.rule == .djangoMinimal { djangoSummary(group) }
-                line("| Service | Where | Key | Detail | Count | Confidence | First seen | Last seen | Example |")
-                line("|---|---|---|---|---:|---|---|---|---|")
-                let limit = 25
-                for g in group.prefix(limit) {
-                    line("| \(Self.cell(g.service)) | \(Self.cell(Wording.whereText(g))) | \(Self.cell(g.key ?? "")) | \(Self.cell(Wording.detail(g))) | \(g.count) | \(g.confidence.rawValue) | \(g.firstSeen.iso8601) | \(g.lastSeen.iso8601) | \(Self.cell(Wording.example(g))) |")
-                }
-                if group.count > limit {
+                // The rule's fix is in "What to do" (once); here only what a finding adds to it.
+                let specific = rf.rule == .djangoMinimal ? [] : rf.specificFixes
+                if !specific.isEmpty {
+                    line("**Per finding:**")
                     line()
-                    line("…and \(group.count - limit) more finding(s) of \(f.rule.rawValue), listed in the JSON and HTML reports.")
+                    for fix in specific { line("- \(RuleText.markdown(fix))") }
+                    line()
                 }
-                let specific = f.rule == .djangoMinimal ? [] : Set(group.map(\.fix)).subtracting([f.rule.rule.fix])
-                for fix in specific.sorted() { line("- \(fix)") }
+                if rf.rule == .djangoMinimal { djangoSummary(rf.findings) }
+                let unit = rf.unit.plural.prefix(1).uppercased() + rf.unit.plural.dropFirst()
+                line("| Application | Service | Where | Key | Detail | \(unit) | Confidence | First seen | Last seen | Example |")
+                line("|---|---|---|---|---|---:|---|---|---|---|")
+                let limit = 25
+                for g in rf.findings.prefix(limit) {
+                    line("| \(Self.cell(Verdict.appName(g.app ?? (g.rule == .agent ? nil : g.service)))) | \(Self.cell(g.service)) | \(Self.cell(Wording.whereText(g))) | \(Self.cell(g.key ?? "")) | \(Self.cell(Wording.detail(g))) | \(g.count) | \(g.confidence.rawValue) | \(g.firstSeen.iso8601) | \(g.lastSeen.iso8601) | \(Self.cell(Wording.example(g))) |")
+                }
+                if rf.groups > limit {
+                    line()
+                    line("…and \(rf.groups - limit) more finding(s) of \(rf.rule.rawValue), listed in the JSON and HTML reports.")
+                }
                 line()
             }
         }
@@ -185,17 +185,19 @@ struct MarkdownReport {
         line()
         line("Every change of the v4 migration guide. *Wire* items were checked against the traffic above; *code* items never show in traffic and need a look at the code.")
         line()
-        line("| Item | What | Seen on | Status | Findings | Notes |")
-        line("|---|---|---|---|---:|---|")
+        line("| Item | What | Seen on | Status | Findings | Occurrences | Notes |")
+        line("|---|---|---|---|---:|---:|---|")
         for c in r.checklist {
-            line("| \(c.id) | \(Self.cell(c.title)) | \(c.visibility.rawValue) | \(Wording.statusText(c.status)) | \(c.findings) | \(Self.cell(c.advice)) |")
+            let rf = verdict.rules.first { $0.rule.rawValue == c.id }
+            let notes = c.status == .found ? "See the fix above." : RuleText.markdown(c.advice)
+            line("| \(c.id) | \(Self.cell(RuleText.markdown(c.title))) | \(c.visibility.rawValue) | \(Wording.statusText(c.status)) | \(rf.map { String($0.groups) } ?? "") | \(rf.map { $0.unit.text(c.findings) } ?? "") | \(Self.cell(notes)) |")
         }
         line()
         line("## How to read this report")
         line()
         line("- **Severity**: *breaks* — code fails or data is lost under v4; *changes* — v4 behaves differently by default; *check* — worth a look, may be fine.")
         line("- **Confidence**: how sure the traffic makes us (*high*, *medium*, *low*). A *low* finding is a reminder to look, not a verdict.")
-        line("- **Count** is the number of spans, requests or telemetry messages that showed the finding; first/last seen are when.")
+        line("- A **finding** is one group: a rule on one application, service, operation, resource and key. Its **occurrences** are the spans that showed it, or the requests (headers, telemetry messages, `/info` answers) for rules that read no spans; first/last seen are when.")
         line("- Values are never stored in full: at most the value's type and a \(Sample.excerptLimit)-character excerpt\(r.options.redacted ? " (this report is redacted: no excerpts)" : "").")
         line("- The JSON version of this report follows the schema `\(r.schema)`.")
     }

@@ -71,6 +71,47 @@ enum Wording {
         d.isEmpty ? "—" : d.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
     }
 
+    /// Counts of requests by version: "3.19.9 (8 requests)".
+    static func requests(_ d: [String: Int]) -> String {
+        d.isEmpty ? "—" : d.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value) \($0.value == 1 ? "request" : "requests"))" }.joined(separator: ", ")
+    }
+
+    /// `DD_TRACE_API_VERSION` as telemetry reported it, the same words for every application:
+    /// telemetry reports "" when the setting is unset, and nothing when no telemetry came.
+    static func configuredAPI(_ s: ServiceSummary) -> String {
+        switch s.configuredAPIVersion {
+        case nil: "not reported (no telemetry)"
+        case ""?: "unset (ddtrace's default)"
+        case let v?: v
+        }
+    }
+
+    /// Why findings name an application where ddtrace's spans name many services.
+    static let applicationsNote = "Findings and this table name the application: the `_dd.base_service` tag a span carries (ddtrace sets it when an integration gives a span its own service, such as `defaultdb` for the database), else the span's service. Spans count every span of the application, its database and cache spans included; the version columns count requests (trace payloads and telemetry messages), not spans."
+
+    /// V4-DJANGO-MINIMAL per kind: spans, share of the application's spans, whether a driver span
+    /// keeps the data under v4.
+    struct DjangoKind {
+        let kind: V4DjangoMinimalRule.Kind
+        let spans: Int
+        let share: Double
+        let twinText: String
+    }
+
+    static func djangoKinds(_ group: [Finding], _ report: Report) -> [DjangoKind] {
+        V4DjangoMinimalRule.Kind.allCases.compactMap { kind in
+            let fs = group.filter { $0.kind == kind.rawValue }
+            guard !fs.isEmpty else { return nil }
+            let n = fs.reduce(0) { $0 + $1.count }
+            let appSpans = Set(fs.map { $0.app ?? $0.service }).reduce(0) { $0 + (report.services[$1]?.spans ?? 0) }
+            let twins = fs.compactMap(\.twinSeen).reduce(0, +)
+            let twinText = kind == .database
+                ? "\(twins) of \(n)" + (twins == n ? " (timings kept by the driver spans)" : " (the rest is lost)")
+                : "no twin: lost"
+            return DjangoKind(kind: kind, spans: n, share: appSpans > 0 ? Double(n) / Double(appSpans) : 0, twinText: twinText)
+        }
+    }
+
     static func percent(_ x: Double) -> String {
         String(format: "%.1f%%", x * 100)
     }

@@ -2,7 +2,7 @@ import CompatRules
 
 extension ReportRenderer {
     /// The short plain-text summary the CLI prints: traffic in one line, one row per rule that
-    /// fired, the verdict. Fits a terminal and a CI log.
+    /// fired (findings = groups, occurrences = spans or requests), the verdict by application and rule. Fits a terminal and a CI log.
     public static func summary(_ report: Report) -> String {
         let t = report.traffic
         var out = "Traffic: \(t.requestCount) request(s), \(t.tracePayloadCount) trace payload(s)"
@@ -19,13 +19,10 @@ extension ReportRenderer {
         guard !report.findings.isEmpty else {
             return out + "No findings. Check the 'check in code' items of the checklist in the report.\n"
         }
-        var rows: [[String]] = [["SEVERITY", "RULE", "FINDINGS", "COUNT", "DETAIL"]]
-        var seen = Set<RuleID>()
-        for f in report.findings where !seen.contains(f.rule) {
-            seen.insert(f.rule)
-            let group = report.findings.filter { $0.rule == f.rule }
-            let total = group.reduce(0) { $0 + $1.count }
-            rows.append([f.severity.rawValue, f.rule.rawValue, String(group.count), String(total), detail(f.rule, group)])
+        let verdict = Verdict(report)
+        var rows: [[String]] = [["SEVERITY", "RULE", "FINDINGS", "OCCURRENCES", "DETAIL"]]
+        for r in verdict.rules {
+            rows.append([r.severity.rawValue, r.rule.rawValue, String(r.groups), r.unit.text(r.occurrences), detail(r.rule, r.findings)])
         }
         var widths = [Int](repeating: 0, count: 5)
         for r in rows { for (i, c) in r.enumerated() where i < 4 { widths[i] = max(widths[i], c.count) } }
@@ -41,8 +38,9 @@ extension ReportRenderer {
             }
             out += line + "\n"
         }
-        let counts = [Severity.breaks, .changes, .check].map { s in "\(report.findings.filter { $0.severity == s }.count) \(s.rawValue)" }
-        out += "\nVerdict: " + counts.joined(separator: ", ") + ". See the report for the fix of each finding.\n"
+        out += "\nVerdict: " + verdict.headline + ".\n"
+        for a in verdict.apps { out += "  " + Verdict.line(a) + "\n" }
+        out += "A finding is one group of occurrences (rule, app, operation, resource, key); the report gives each rule's fix once.\n"
         return out
     }
 

@@ -27,7 +27,7 @@ import Testing
         #expect(findings.filter { $0["rule"] as? String == "V4-TAG-REPR" }.reduce(0) { $0 + ($1["count"] as! Int) } == 21)
         #expect(findings.filter { $0["rule"] as? String == "V4-STRUCT-TAG" }.reduce(0) { $0 + ($1["count"] as! Int) } == 2)
         let html = try String(contentsOfFile: dir + "/r.html", encoding: .utf8)
-        #expect(html.contains("<table id=\"findings\">"))
+        #expect(html.contains("<section id=\"findings\">"))
         #expect(html.components(separatedBy: "<tr class=\"finding\"").count - 1 == findings.count)
         #expect(try String(contentsOfFile: dir + "/r.md", encoding: .utf8).contains("## What to do"))
     }
