@@ -51,7 +51,7 @@ let package = Package(
         .target(
             name: "TraceCompatProxy",
             dependencies: [
-                "TraceAnalysis", "CompatReport", "CMalloc",
+                "TraceAnalysis", "CompatReport", "CMalloc", "TextOutput",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

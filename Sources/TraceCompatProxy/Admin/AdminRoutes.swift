@@ -1,5 +1,6 @@
 import CompatReport
 import Foundation
+import TextOutput
 
 /// The proxy's own routes, under prefixes the agent never uses: `/compat/…` and `/metrics`.
 ///
@@ -51,7 +52,7 @@ public struct AdminRoutes: Sendable {
             return LocalResponse(status: 200, contentType: "text/html; charset=utf-8", body: Array(ReportRenderer.html(store.snapshot()).utf8))
         case "/compat/health":
             let uptime = Int(Date().timeIntervalSince(startedAt))
-            let json = #"{"status":"ok","upstream":"\#(jsonEscaped(upstream.description))","analysis_queue_depth":\#(queue.depth),"uptime_seconds":\#(uptime)}"#
+            let json = #"{"status":"ok","upstream":"\#(JSONWriter.escaped(upstream.description))","analysis_queue_depth":\#(queue.depth),"uptime_seconds":\#(uptime)}"#
             return LocalResponse(status: 200, json: json + "\n")
         case "/metrics":
             let body = metrics.exposition(report: store.snapshot(), queueDepth: queue.depth)
