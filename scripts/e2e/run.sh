@@ -17,17 +17,4 @@ fi
 "$here/setup.sh"
 rm -rf "$repo/.e2e"
 echo "e2e: trace-compat at $bin; pytest in Tests/e2e (logs under .e2e/)"
-start=$SECONDS
-set +e
-(cd "$repo/Tests/e2e" && TRACE_COMPAT_BIN="$bin" timeout --kill-after=30 "${E2E_TIMEOUT:-2700}" \
-  "$repo/.venv/bin/python" -m pytest "$@")
-rc=$?
-set -e
-elapsed=$((SECONDS - start))
-case $rc in
-  0) echo "e2e: passed in ${elapsed} s" ;;
-  5) echo "e2e: FAILED: pytest collected no test (exit 5); the suite must run" >&2; rc=1 ;;
-  124|137) echo "e2e: FAILED: the suite ran over ${E2E_TIMEOUT:-2700} s and was stopped" >&2 ;;
-  *) echo "e2e: FAILED (pytest exit $rc) after ${elapsed} s; logs under .e2e/" >&2 ;;
-esac
-exit $rc
+TRACE_COMPAT_BIN="$bin" exec "$here/pytest-run.sh" e2e "${E2E_TIMEOUT:-2700}" .e2e/ "$@"

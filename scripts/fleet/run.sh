@@ -13,17 +13,5 @@ bin=${TRACE_COMPAT_BIN:-"$(${SWIFT:-swift} build --show-bin-path)/trace-compat"}
 "$repo/scripts/e2e/setup-venv.sh"
 "$repo/scripts/deploy/install-tools.sh"
 echo "fleet-e2e: trace-compat at $bin; logs under .fleet/"
-start=$SECONDS
-set +e
 # The test file is named on the command line (pytest.ini's test_*.py pattern leaves it out of `make e2e`).
-(cd "$repo/Tests/e2e" && TRACE_COMPAT_BIN="$bin" timeout --kill-after=30 "${FLEET_TIMEOUT:-300}" \
-  "$repo/.venv/bin/python" -m pytest fleet_e2e.py "$@")
-rc=$?
-set -e
-case $rc in
-  0) echo "fleet-e2e: passed in $((SECONDS - start)) s" ;;
-  5) echo "fleet-e2e: FAILED: pytest collected no test" >&2; rc=1 ;;
-  124|137) echo "fleet-e2e: FAILED: ran over ${FLEET_TIMEOUT:-300} s and was stopped" >&2 ;;
-  *) echo "fleet-e2e: FAILED (pytest exit $rc) after $((SECONDS - start)) s; logs under .fleet/" >&2 ;;
-esac
-exit $rc
+TRACE_COMPAT_BIN="$bin" exec "$repo/scripts/e2e/pytest-run.sh" fleet-e2e "${FLEET_TIMEOUT:-300}" .fleet/ fleet_e2e.py "$@"
