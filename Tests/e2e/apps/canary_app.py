@@ -12,32 +12,24 @@ import json
 import os
 import sys
 
-import django
-from django.conf import settings
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 DB_DIR = os.environ["CANARY_DB_DIR"]
 
-settings.configure(
-    DEBUG=False,
-    SECRET_KEY="e2e-not-secret",
-    ROOT_URLCONF=__name__,
-    ALLOWED_HOSTS=["*"],
-    INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "bookshelf"],
-    DATABASES={
+import django_driver  # noqa: E402
+
+django_driver.configure(
+    root_urlconf=__name__,
+    databases={
         "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.path.join(DB_DIR, "default.sqlite3")},
         "archive": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.path.join(DB_DIR, "archive.sqlite3")},
     },
-    CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "canary"}},
-    TEMPLATES=[
+    cache_location="canary",
+    templates=[
         {"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True},
         {"BACKEND": "django.template.backends.jinja2.Jinja2", "DIRS": [os.path.join(HERE, "canary_templates")]},
     ],
-    MIDDLEWARE=["django.middleware.common.CommonMiddleware"],
-    USE_TZ=True,
 )
-django.setup()
 
 from django.core.cache import cache  # noqa: E402
 from django.http import JsonResponse  # noqa: E402
@@ -84,29 +76,11 @@ SCRIPT = [
 
 
 def main():
-    from django.core.management import call_command
-    from django.test import Client
-
-    for alias in ("default", "archive"):
-        call_command("migrate", database=alias, run_syncdb=True, verbosity=0)
-    client = Client()
-    statuses = []
-    rounds = int(os.environ.get("CANARY_ROUNDS", "8"))
-    for i in range(rounds):
-        for method, url, body in SCRIPT:
-            if method == "POST":
-                body = dict(body, title=f"{body['title']} {i}")
-                resp = client.post(url, data=json.dumps(body), content_type="application/json")
-            else:
-                resp = client.get(url)
-            statuses.append(resp.status_code)
     import ddtrace
-    from ddtrace.trace import tracer
 
-    tracer.flush()
-    tracer.shutdown()
-    print(json.dumps({"app": "canary", "ddtrace": ddtrace.__version__, "statuses": statuses}))
-    return 0 if all(s < 400 for s in statuses) else 1
+    rounds = int(os.environ.get("CANARY_ROUNDS", "8"))
+    statuses = django_driver.drive(SCRIPT, rounds=rounds, aliases=("default", "archive"))
+    return django_driver.finish({"app": "canary", "ddtrace": ddtrace.__version__}, statuses)
 
 
 if __name__ == "__main__":
