@@ -149,7 +149,12 @@ struct ReportCommand: AsyncParsableCommand {
         func run() async throws {
             let r = try ReportCommand.load(report).finalized()
             print(ReportRenderer.summary(r), terminator: "")
-            if !r.findings(atLeast: failOn).isEmpty { throw ExitCode(3) }
+            let findings = r.findings(atLeast: failOn).count
+            if findings > 0 {
+                // Same line as `audit --fail-on`: a CI log says why the gate failed, not just "exit 3".
+                AuditCommand.stderr("trace-compat report check: \(findings) finding(s) at or above '\(failOn.rawValue)': exit 3")
+                throw ExitCode(3)
+            }
         }
     }
 }

@@ -112,8 +112,13 @@ import Testing
         let render = try CLI.run(["report", "render", dir + "/m.json", "--html", dir + "/m.html", "--markdown", dir + "/m.md"])
         #expect(render.status == 0)
         #expect(try String(contentsOfFile: dir + "/m.html", encoding: .utf8).contains("id=\"findings\""))
-        #expect(try CLI.run(["report", "check", dir + "/m.json", "--fail-on", "breaks"]).status == 3)
-        #expect(try CLI.run(["report", "check", dir + "/a.json", "--fail-on", "breaks"]).status == 0)
+        let gate = try CLI.run(["report", "check", dir + "/m.json", "--fail-on", "breaks"])
+        #expect(gate.status == 3)
+        let breaks = (merged["findings"] as! [[String: Any]]).filter { $0["severity"] as? String == "breaks" }.count
+        #expect(breaks > 0)
+        #expect(gate.stderr == "trace-compat report check: \(breaks) finding(s) at or above 'breaks': exit 3\n", "\(gate.stderr)")
+        let pass = try CLI.run(["report", "check", dir + "/a.json", "--fail-on", "breaks"])
+        #expect(pass.status == 0 && pass.stderr.isEmpty, "\(pass.stderr)")
         #expect(try CLI.run(["report", "check", dir + "/nope.json"]).status == 1)
     }
 
