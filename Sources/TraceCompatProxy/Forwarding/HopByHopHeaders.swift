@@ -1,3 +1,4 @@
+import HopByHop
 import NIOHTTP1
 import TraceAnalysis
 
@@ -14,7 +15,7 @@ import TraceAnalysis
 /// client that could make the proxy drop the framing header would have its body read by the agent
 /// as a second request on a pooled connection (request smuggling, RFC 9112 §11.2).
 public enum HopByHopHeaders {
-    static let always: Set<String> = ["connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade"]
+    static let always = HopByHopHeaderNames.always
     /// End-to-end headers that `Connection` can never turn into hop-by-hop ones.
     static let neverNominated: Set<String> = ["content-length", "host"]
 
