@@ -10,8 +10,11 @@ struct ClientResponseHead {
     var closeAfterResponse: Bool
 
     init(upstream: HTTPResponseHead, requestMethod: HTTPMethod, requestVersion: HTTPVersion, closeAfterResponse: Bool) {
-        var head = HTTPResponseHead(version: requestVersion, status: upstream.status)
-        head.headers = HopByHopHeaders.removing(from: upstream.headers)
+        // The agent's head as received, changed only where needed: a usual answer (no hop-by-hop
+        // header, a Content-Length) goes on without a copy of the head or its headers.
+        var head = upstream
+        if head.version != requestVersion { head.version = requestVersion }
+        if HopByHopHeaders.hasHopByHop(upstream.headers) { head.headers = HopByHopHeaders.removing(from: upstream.headers) }
         var close = closeAfterResponse
         let code = upstream.status.code
         let bodyless = requestMethod == .HEAD || code < 200 || code == 204 || code == 304

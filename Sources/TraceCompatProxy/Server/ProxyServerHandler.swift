@@ -306,8 +306,13 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .none:
             break
         case .connectUpstream, .reconnectUpstream:
+            // The usual case first, without a completion closure: an idle keep-alive connection.
+            if action == .connectUpstream, let connection = shared.pool.leaseIdle(on: context.eventLoop) {
+                upstreamLeased(connection, exchange)
+                return
+            }
             let id = exchange.id
-            shared.pool.lease(on: context.eventLoop, newConnection: action == .reconnectUpstream) { [self] result in
+            shared.pool.lease(on: context.eventLoop, newConnection: true) { [self] result in
                 guard let current = self.exchange, current.id == id else {
                     if case .success(let connection) = result { shared.pool.release(connection, reusable: true) }
                     return
@@ -328,8 +333,13 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             for part in parts {
                 switch part {
                 case .head:
-                    var head = HTTPRequestHead(version: .http1_1, method: exchange.head.method, uri: exchange.head.uri)
-                    head.headers = HopByHopHeaders.forwarded(exchange.head.headers, framing: exchange.framing)
+                    // The head as received, changed only where the next hop needs it (a tracer's
+                    // usual request: not at all, so no copy of the head or its headers).
+                    var head = exchange.head
+                    if head.version != .http1_1 { head.version = .http1_1 }
+                    if HopByHopHeaders.forwardingChanges(head.headers, framing: exchange.framing) {
+                        head.headers = HopByHopHeaders.forwarded(head.headers, framing: exchange.framing)
+                    }
                     connection.channel.write(HTTPClientRequestPart.head(head), promise: nil)
                 case .body(let buffer):
                     connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
@@ -400,8 +410,11 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             let close = exchange.closeAfterResponse
             _ = flushes.takeClient()  // flushed with the end
-            let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-            if close { written.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
+            if close {
+                context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            } else {
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)  // no future to allocate
+            }
             if exchangeComplete { finish(exchange) }
         case .closeClient(let outcome, let dropUpstream):
             if let outcome { shared.count(outcome, path: exchange.head.uri, endpoint: exchange.endpoint) }
@@ -556,8 +569,11 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         if answer.sendsBody {
             context.write(wrapOutboundOut(.body(.byteBuffer(body ?? context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
         }
-        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if answer.closeAfter { written.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
+        if answer.closeAfter {
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
     }
 }
 
