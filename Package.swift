@@ -39,6 +39,8 @@ let package = Package(
         .target(name: "MessagePack"),
         // The CLI's text output: the one JSON string escaper (JSONWriter), Python's bytes repr, tables.
         .target(name: "TextOutput"),
+        // The hop-by-hop header names (RFC 9110 §7.6.1): the one list, for the proxy and the replayer.
+        .target(name: "HopByHop"),
         // Datadog trace payloads (v0.4, v0.5) as SpanView visits.
         .target(name: "TracePayload", dependencies: ["MessagePack"]),
         // The dd-trace-py v4 rules, one file each.
@@ -51,7 +53,7 @@ let package = Package(
         .target(
             name: "TraceCompatProxy",
             dependencies: [
-                "TraceAnalysis", "CompatReport", "CMalloc", "TextOutput",
+                "TraceAnalysis", "CompatReport", "CMalloc", "TextOutput", "HopByHop",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -66,7 +68,7 @@ let package = Package(
         .target(
             name: "TraceReplay",
             dependencies: [
-                "TracePayload",
+                "TracePayload", "HopByHop",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

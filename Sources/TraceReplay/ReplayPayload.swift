@@ -1,4 +1,5 @@
 import Foundation
+import HopByHop
 import NIOCore
 import TracePayload
 
@@ -33,11 +34,9 @@ public struct ReplayPayload: Sendable {
         self.spans = spans
     }
 
-    /// Headers the replayer writes itself, or that belong to one hop only (RFC 9110 §7.6.1).
-    static let replayerOwned: Set<String> = [
-        "host", "content-length", "connection", "keep-alive", "transfer-encoding", "te", "trailer",
-        "upgrade", "proxy-connection", "expect",
-    ]
+    /// Headers the replayer writes itself, or that belong to one hop only (RFC 9110 §7.6.1: the
+    /// proxy's own list, `HopByHopHeaderNames`).
+    static let replayerOwned = HopByHopHeaderNames.always.union(["host", "content-length", "trailer", "expect"])
 
     /// Loads every `*.msgpack` under each path (a file, a fixture folder, or a folder of fixture
     /// folders), in name order. A body without its `.headers.json` gets `PUT /v0.4/traces` or

@@ -28,7 +28,7 @@ import TraceCompatProxy
         #expect(try Self.decide([("Host", "x")], method: .TRACE).get() == RequestFraming.none)
     }
 
-    @Test func ambiguousFramingIsABadRequest() {
+    @Test func ambiguousFramingIsABadRequest() throws {
         #expect(Self.outcome([("Host", "x"), ("Content-Length", "5"), ("Transfer-Encoding", "chunked")]) == .badRequest)
         #expect(Self.outcome([("Host", "x"), ("Transfer-Encoding", "chunked"), ("Content-Length", "5")]) == .badRequest)
         #expect(Self.outcome([("Host", "x"), ("Content-Length", "5"), ("Content-Length", "5")]) == .badRequest)
@@ -37,6 +37,9 @@ import TraceCompatProxy
         #expect(Self.outcome([("Host", "x"), ("Content-Length", "-1")]) == .badRequest)
         #expect(Self.outcome([("Host", "x"), ("Content-Length", "0x10")]) == .badRequest)
         #expect(Self.outcome([("Host", "x"), ("Content-Length", "99999999999999999999")]) == .badRequest)
+        #expect(Self.outcome([("Host", "x"), ("Content-Length", "5,")]) == .badRequest, "a list of two, one empty")
+        #expect(Self.outcome([("Host", "x"), ("Content-Length", "")]) == .badRequest)
+        #expect(try Self.decide([("Host", "x"), ("Content-Length", " 42\t")]).get() == .contentLength(42), "OWS around the one value")
         #expect(Self.outcome([("Host", "x"), ("Transfer-Encoding", "chunked, gzip")]) == .badRequest)
         #expect(Self.outcome([("Host", "x"), ("Transfer-Encoding", "chunked")], version: .http1_0) == .badRequest)
         #expect(Self.outcome([("Host", "x"), ("X-Folded", "a\r\n b")]) == .badRequest)
@@ -75,5 +78,16 @@ import TraceCompatProxy
         #expect(next["content-length"] == ["40"])
         let chunked = HopByHopHeaders.forwarded(HTTPHeaders([("Host", "x"), ("Transfer-Encoding", "chunked")]), framing: .chunked)
         #expect(chunked["transfer-encoding"] == ["chunked"])
+    }
+
+    /// A tracer's usual head goes on as received; every other shape is rewritten by `forwarded`.
+    @Test func onlyHeadsThatNeedItAreRewrittenForTheAgent() {
+        let usual = HTTPHeaders([("Host", "x"), ("Content-Type", "application/msgpack"), ("Content-Length", "40")])
+        #expect(!HopByHopHeaders.forwardingChanges(usual, framing: .contentLength(40)))
+        #expect(HopByHopHeaders.forwarded(usual, framing: .contentLength(40)) == usual)
+        #expect(!HopByHopHeaders.forwardingChanges(HTTPHeaders([("Host", "x")]), framing: .none))
+        #expect(HopByHopHeaders.forwardingChanges(HTTPHeaders([("Host", "x"), ("Keep-Alive", "timeout=5"), ("Content-Length", "40")]), framing: .contentLength(40)))
+        #expect(HopByHopHeaders.forwardingChanges(HTTPHeaders([("Host", "x"), ("Connection", "content-length"), ("Content-Length", "40")]), framing: .contentLength(40)))
+        #expect(HopByHopHeaders.forwardingChanges(HTTPHeaders([("Host", "x"), ("Transfer-Encoding", "chunked")]), framing: .chunked))
     }
 }

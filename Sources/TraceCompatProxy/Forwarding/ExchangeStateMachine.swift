@@ -123,7 +123,11 @@ public struct ExchangeStateMachine: Sendable {
             return .respondError(.payloadTooLarge, closeClient: true, dropUpstream: false)
         }
         guard mode == .forward else { return .none }
-        upstream = .connecting(pending: [.head])
+        // Room for a tracer's whole request (head, body, end): the parts kept for a replay on a
+        // reused connection then grow in place, without a new array per part.
+        var pending: [UpstreamPart] = [.head]
+        pending.reserveCapacity(3)
+        upstream = .connecting(pending: pending)
         return .connectUpstream
     }
 
@@ -167,12 +171,14 @@ public struct ExchangeStateMachine: Sendable {
         }
         switch upstream {
         case .connecting(var pending):
+            upstream = .finished  // drops the state's reference: the append below is in place
             pending.append(.body(part))
             upstream = .connecting(pending: pending)
             return .none
-        case .connected(let replay) where response != .complete:
-            if var replay, response == .waiting {
-                replay.append(.body(part))
+        case .connected(var replay) where response != .complete:
+            if replay != nil, response == .waiting {
+                upstream = .finished  // drops the state's reference: the append below is in place
+                replay!.append(.body(part))
                 upstream = .connected(replay: replay)
             }
             return .forward([.body(part)], startTimer: false)
@@ -187,13 +193,15 @@ public struct ExchangeStateMachine: Sendable {
         request = .complete
         switch upstream {
         case .connecting(var pending):
+            upstream = .finished  // drops the state's reference: the append below is in place
             pending.append(.end)
             upstream = .connecting(pending: pending)
             return .none
-        case .connected(let replay):
+        case .connected(var replay):
             if response == .complete { return .exchangeComplete }
-            if var replay, response == .waiting {
-                replay.append(.end)
+            if replay != nil, response == .waiting {
+                upstream = .finished  // drops the state's reference: the append below is in place
+                replay!.append(.end)
                 upstream = .connected(replay: replay)
             }
             return .forward([.end], startTimer: startTimer())

@@ -1,3 +1,4 @@
+import HopByHop
 import NIOHTTP1
 import TraceAnalysis
 
@@ -14,7 +15,7 @@ import TraceAnalysis
 /// client that could make the proxy drop the framing header would have its body read by the agent
 /// as a second request on a pooled connection (request smuggling, RFC 9112 §11.2).
 public enum HopByHopHeaders {
-    static let always: Set<String> = ["connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade"]
+    static let always = HopByHopHeaderNames.always
     /// End-to-end headers that `Connection` can never turn into hop-by-hop ones.
     static let neverNominated: Set<String> = ["content-length", "host"]
 
@@ -22,7 +23,7 @@ public enum HopByHopHeaders {
     public static func removing(from headers: HTTPHeaders) -> HTTPHeaders {
         // The usual case (a tracer's request, the agent's answer): no hop-by-hop header at all,
         // so the headers pass as they are, with no copy and no lowercased names.
-        guard headers.contains(where: { isAlwaysHopByHop($0.name) }) else { return headers }
+        guard hasHopByHop(headers) else { return headers }
         var named = always
         for value in headers["connection"] {
             for token in value.split(separator: ",") {
@@ -55,6 +56,23 @@ public enum HopByHopHeaders {
             break
         }
         return next
+    }
+
+    /// True when `forwarded(_:framing:)` would change `headers`: a hop-by-hop header to remove, or
+    /// a `Content-Length` to declare. False for a tracer's usual request, which then goes on with
+    /// its head as received (no copy of the head or its headers).
+    public static func forwardingChanges(_ headers: HTTPHeaders, framing: RequestFraming) -> Bool {
+        if hasHopByHop(headers) { return true }
+        switch framing {
+        case .chunked: return true
+        case .contentLength: return !headers.contains(name: "content-length")
+        case .none: return false
+        }
+    }
+
+    /// True when `headers` holds a header that `removing(from:)` removes.
+    public static func hasHopByHop(_ headers: HTTPHeaders) -> Bool {
+        headers.contains(where: { isAlwaysHopByHop($0.name) })
     }
 
     /// True for the names in `always`, compared ASCII case-insensitively without allocating.

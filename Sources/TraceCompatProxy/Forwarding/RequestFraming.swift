@@ -40,7 +40,10 @@ public enum RequestFraming: Sendable, Equatable {
         if method == .CONNECT { return refuse(.methodNotAllowed, "CONNECT is not forwarded to the agent (RFC 9110 §9.3.6)") }
         let http11 = (version.major, version.minor) >= (1, 1)
         var hosts = 0
-        var lengths: [Substring] = []
+        // Content-Length values (a list value counts each element) and the first one: no array
+        // for the usual single value, this runs for every request.
+        var lengthCount = 0
+        var firstLength: Substring?
         var codings: [String] = []
         var hasTransferEncoding = false
         for (name, value) in headers {
@@ -52,7 +55,8 @@ public enum RequestFraming: Sendable, Equatable {
             case 4 where CapturedRequest.asciiCaseInsensitiveEquals("host", name):
                 hosts += 1
             case 14 where CapturedRequest.asciiCaseInsensitiveEquals("content-length", name):
-                lengths += value.split(separator: ",", omittingEmptySubsequences: false)
+                lengthCount += 1 + value.utf8.reduce(0) { $0 + ($1 == UInt8(ascii: ",") ? 1 : 0) }
+                if firstLength == nil { firstLength = value[...] }  // used only when it is the one value (no comma)
             case 17 where CapturedRequest.asciiCaseInsensitiveEquals("transfer-encoding", name):
                 hasTransferEncoding = true
                 codings += value.split(separator: ",", omittingEmptySubsequences: false).map { trimmedOWS($0).lowercased() }
@@ -66,17 +70,17 @@ public enum RequestFraming: Sendable, Equatable {
         let framing: RequestFraming
         if hasTransferEncoding {
             if !http11 { return refuse(.badRequest, "Transfer-Encoding in an HTTP/1.0 request (RFC 9112 §6.1)") }
-            if !lengths.isEmpty { return refuse(.badRequest, "both Transfer-Encoding and Content-Length (RFC 9112 §6.1)") }
+            if lengthCount > 0 { return refuse(.badRequest, "both Transfer-Encoding and Content-Length (RFC 9112 §6.1)") }
             if codings.last != "chunked" { return refuse(.badRequest, "chunked is not the final transfer coding (RFC 9112 §6.3)") }
             if codings != ["chunked"] {
                 return refuse(.unsupportedTransferCoding, "transfer coding '\(codings.joined(separator: ", "))' is not supported: only chunked (RFC 9112 §6.1)")
             }
             framing = .chunked
-        } else if lengths.isEmpty {
+        } else if lengthCount == 0 {
             framing = .none
         } else {
-            guard lengths.count == 1 else { return refuse(.badRequest, "more than one Content-Length (RFC 9112 §6.3)") }
-            let text = trimmedOWS(lengths[0])
+            guard lengthCount == 1, let first = firstLength else { return refuse(.badRequest, "more than one Content-Length (RFC 9112 §6.3)") }
+            let text = trimmedOWS(first)
             guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let length = Int(text) else {
                 return refuse(.badRequest, "Content-Length '\(text)' is not a number of bytes (RFC 9110 §8.6)")
             }

@@ -20,9 +20,8 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         var framing: RequestFraming = .none
         var machine: ExchangeStateMachine
         var connection: UpstreamConnection?
-        var sentAt: NIODeadline?
-        /// When the last part of the answer arrived: once set, the answer timer measures silence.
-        var answerActivity: NIODeadline?
+        /// `upstream_timeout`: from the last request byte handed to the agent, then on silence.
+        var answerClock: AnswerClock
         var responseHead: HTTPResponseHead?
         var status = ExchangeStatus.aborted
         var requestBytes = 0
@@ -37,11 +36,12 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         var failureDetail: String?
         var recorded = false
 
-        init(id: Int, head: HTTPRequestHead, endpoint: Endpoint, machine: ExchangeStateMachine) {
+        init(id: Int, head: HTTPRequestHead, endpoint: Endpoint, machine: ExchangeStateMachine, upstreamTimeout: TimeAmount) {
             self.id = id
             self.head = head
             self.endpoint = endpoint
             self.machine = machine
+            self.answerClock = AnswerClock(timeout: upstreamTimeout)
             self.closeAfterResponse = !head.isKeepAlive
         }
     }
@@ -59,14 +59,8 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var lastRoute: (method: HTTPMethod, uri: String, endpoint: Endpoint, admin: Bool)?
     /// The last `Datadog-Agent-Version` handed to analysis from this connection's answers.
     private var lastAgentVersion: String?
-    /// Writes are flushed once per read batch, not once per part (one write syscall for a small
-    /// exchange instead of three on each side): true while a client read is being handled.
-    private var insideClientRead = false
-    /// The upstream channel holding request parts written during this client read batch.
-    private var upstreamAwaitingFlush: (any Channel)?
-    /// Answer parts written to the client since the last flush (flushed at the end of the
-    /// agent's read batch, or with the answer's end).
-    private var clientAwaitingFlush = false
+    /// Writes are flushed once per read burst, not once per part (`FlushBatch`).
+    private var flushes = FlushBatch<UpstreamConnection>()
     /// HTTP/1.1 pipelining: parts of requests that arrived while the previous exchange was still
     /// waiting for its answer, handled in order once it is over. (This replaces NIO's
     /// `HTTPServerPipelineHandler`, which paused and resumed reading around every exchange: two
@@ -124,15 +118,9 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .respondRequestTimeout:
             // No exchange is live (the head is not complete), so no answer has started.
             shared.count(.headerTimeout, path: Self.noRequestPath, endpoint: Self.noRequestEndpoint)
-            let detail = "the request head was not complete within header_timeout=\(shared.configuration.headerTimeout)s"
+            let detail = ErrorDetail.text(for: .headerTimeout, configuration: shared.configuration, failure: nil)
             let response = LocalResponse.error(.headerTimeout, upstream: shared.configuration.upstream, detail: detail)
-            var head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: response.status))
-            head.headers.add(name: "content-type", value: response.contentType)
-            head.headers.add(name: "content-length", value: String(response.body.count))
-            head.headers.add(name: "connection", value: "close")
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            write(LocalAnswer(response, requestVersion: .http1_1, requestMethod: nil, close: true), response, body: nil, context: context)
         case .failBody:
             if let exchange { perform(exchange.machine.requestFailed(.bodyTimeout), exchange) } else { context.close(promise: nil) }
         }
@@ -150,8 +138,8 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             updateClientReads()
             return
         }
-        insideClientRead = true
-        defer { insideClientRead = false }
+        flushes.clientReadStarted()
+        defer { flushes.clientReadEnded() }
         handle(part, context: context)
     }
 
@@ -210,10 +198,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func flushUpstream() {
-        if let channel = upstreamAwaitingFlush {
-            upstreamAwaitingFlush = nil
-            channel.flush()
-        }
+        flushes.takeUpstream()?.channel.flush()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -258,7 +243,8 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             mode = agentTraffic && shared.configuration.upstream != .none ? .forward : .local
         }
         let exchange = Exchange(id: nextID, head: head, endpoint: endpoint,
-                                machine: ExchangeStateMachine(mode: mode, maxBodyBytes: shared.configuration.maxBodyBytes))
+                                machine: ExchangeStateMachine(mode: mode, maxBodyBytes: shared.configuration.maxBodyBytes),
+                                upstreamTimeout: shared.upstreamTimeout)
         exchange.isAgentTraffic = agentTraffic
         let declared: Int?
         switch framing {
@@ -320,8 +306,13 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .none:
             break
         case .connectUpstream, .reconnectUpstream:
+            // The usual case first, without a completion closure: an idle keep-alive connection.
+            if action == .connectUpstream, let connection = shared.pool.leaseIdle(on: context.eventLoop) {
+                upstreamLeased(connection, exchange)
+                return
+            }
             let id = exchange.id
-            shared.pool.lease(on: context.eventLoop, newConnection: action == .reconnectUpstream) { [self] result in
+            shared.pool.lease(on: context.eventLoop, newConnection: true) { [self] result in
                 guard let current = self.exchange, current.id == id else {
                     if case .success(let connection) = result { shared.pool.release(connection, reusable: true) }
                     return
@@ -342,8 +333,13 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             for part in parts {
                 switch part {
                 case .head:
-                    var head = HTTPRequestHead(version: .http1_1, method: exchange.head.method, uri: exchange.head.uri)
-                    head.headers = HopByHopHeaders.forwarded(exchange.head.headers, framing: exchange.framing)
+                    // The head as received, changed only where the next hop needs it (a tracer's
+                    // usual request: not at all, so no copy of the head or its headers).
+                    var head = exchange.head
+                    if head.version != .http1_1 { head.version = .http1_1 }
+                    if HopByHopHeaders.forwardingChanges(head.headers, framing: exchange.framing) {
+                        head.headers = HopByHopHeaders.forwarded(head.headers, framing: exchange.framing)
+                    }
                     connection.channel.write(HTTPClientRequestPart.head(head), promise: nil)
                 case .body(let buffer):
                     connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
@@ -351,13 +347,9 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                     connection.channel.write(HTTPClientRequestPart.end(nil), promise: nil)
                 }
             }
-            if let waiting = upstreamAwaitingFlush, waiting !== connection.channel { flushUpstream() }
-            if insideClientRead && !parts.contains(.end) {
-                upstreamAwaitingFlush = connection.channel  // flushed in channelReadComplete
-            } else {
-                upstreamAwaitingFlush = nil
-                connection.channel.flush()
-            }
+            let flush = flushes.wroteUpstream(connection, endOfRequest: parts.contains(.end))
+            flush.previous?.channel.flush()
+            if flush.now { connection.channel.flush() }  // else in channelReadComplete
             if startTimer { startAnswerTimer(exchange) }
         case .respondLocally:
             let method = exchange.head.method.rawValue
@@ -377,16 +369,16 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .respondError(let outcome, let closeClient, let dropUpstream):
             shared.count(outcome, path: exchange.head.uri, endpoint: exchange.endpoint)
             if dropUpstream { drop(exchange) }
-            let response = LocalResponse.error(outcome, upstream: shared.configuration.upstream, detail: detail(for: outcome, exchange))
+            let detail = ErrorDetail.text(for: outcome, configuration: shared.configuration, failure: exchange.failureDetail)
+            let response = LocalResponse.error(outcome, upstream: shared.configuration.upstream, detail: detail)
             if closeClient { closingConnection = true }
             writeLocal(response, exchange, close: closeClient)
             if closeClient { finish(exchange, keepExchange: true) } else if exchange.machine.isComplete { finish(exchange) }
         case .relayHead:
             guard let upstreamHead = exchange.responseHead else { return }
-            let now = NIODeadline.now()
-            exchange.answerActivity = now  // the timer keeps running, as a silence timer
-            if let sentAt = exchange.sentAt {
-                shared.metrics.recordUpstreamLatency(endpoint: exchange.endpoint.label, nanoseconds: (now - sentAt).nanoseconds)
+            // The timer keeps running, as a silence timer.
+            if let latency = exchange.answerClock.answerStarted(at: .now()) {
+                shared.metrics.recordUpstreamLatency(endpoint: exchange.endpoint.label, nanoseconds: latency.nanoseconds)
             }
             exchange.status = .http(Int(upstreamHead.status.code))
             if shared.configuration.analysis, exchange.endpoint.tee == .agentInfo, exchange.isAgentTraffic, upstreamHead.status == .ok { exchange.teeAnswer = [] }
@@ -395,15 +387,18 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 lastAgentVersion = version
                 _ = shared.queue.offer(.agentVersion(version, receivedAt: Date()))
             }
-            context.write(wrapOutboundOut(.head(clientHead(for: upstreamHead, exchange))), promise: nil)
-            clientAwaitingFlush = true
+            let relayed = ClientResponseHead(upstream: upstreamHead, requestMethod: exchange.head.method, requestVersion: exchange.head.version,
+                                             closeAfterResponse: exchange.closeAfterResponse)
+            exchange.closeAfterResponse = relayed.closeAfterResponse
+            context.write(wrapOutboundOut(.head(relayed.head)), promise: nil)
+            flushes.wroteClient()
         case .relayBody:
             guard let body else { return }
-            exchange.answerActivity = .now()
+            exchange.answerClock.answerPartArrived(at: .now())
             exchange.responseBytes += body.readableBytes
             if exchange.teeAnswer != nil { exchange.teeAnswer!.append(contentsOf: body.readableBytesView) }
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-            clientAwaitingFlush = true
+            flushes.wroteClient()
         case .relayEnd(let reuseUpstream, let exchangeComplete):
             if let connection = exchange.connection {
                 exchange.connection = nil
@@ -414,14 +409,17 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 exchange.teeAnswer = nil
             }
             let close = exchange.closeAfterResponse
-            clientAwaitingFlush = false
-            let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-            if close { written.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
+            _ = flushes.takeClient()  // flushed with the end
+            if close {
+                context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            } else {
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)  // no future to allocate
+            }
             if exchangeComplete { finish(exchange) }
         case .closeClient(let outcome, let dropUpstream):
             if let outcome { shared.count(outcome, path: exchange.head.uri, endpoint: exchange.endpoint) }
             if dropUpstream { drop(exchange) }
-            if clientAwaitingFlush { clientAwaitingFlush = false; context.flush() }  // the part of the answer relayed so far
+            if flushes.takeClient() { context.flush() }  // the part of the answer relayed so far
             connectionState.closing()
             closingConnection = true
             context.close(promise: nil)
@@ -435,23 +433,6 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             break  // handled where the lease completes
         case .dropUpstream:
             drop(exchange)
-        }
-    }
-
-    private func detail(for outcome: ProxyOutcome, _ exchange: Exchange) -> String {
-        switch outcome {
-        case .upstreamUnreachable:
-            return "the agent at \(shared.configuration.upstream) refused or dropped the connection" + (exchange.failureDetail.map { ": \($0)" } ?? "")
-        case .upstreamTimeout:
-            return "the agent at \(shared.configuration.upstream) did not answer within \(shared.configuration.upstreamTimeout)s (upstream_timeout)"
-        case .payloadTooLarge:
-            return "request body larger than max_body_bytes=\(shared.configuration.maxBodyBytes) (the agent's apm_config.max_payload_size)"
-        case .badRequest, .methodNotAllowed, .unsupportedTransferCoding:
-            return exchange.failureDetail ?? outcome.rawValue
-        case .headerTimeout:
-            return "the request head was not complete within header_timeout=\(shared.configuration.headerTimeout)s"
-        case .upstreamReset, .clientAborted, .bodyTimeout:
-            return outcome.rawValue
         }
     }
 
@@ -470,25 +451,28 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func startAnswerTimer(_ exchange: Exchange) {
-        exchange.sentAt = .now()
+        exchange.answerClock.requestSent(at: .now())
         if answerTimer == nil { armAnswerTimer(in: shared.upstreamTimeout) }
     }
 
-    /// Before the status line, `upstream_timeout` after the last request byte (then 504); once
-    /// the answer streams, `upstream_timeout` without a byte (then the client connection is
-    /// closed). Exchanges and answer parts only note times; when the timer fires it looks at the
+    /// The connection's one answer timer (`AnswerClock` decides): when it fires it looks at the
     /// current exchange and re-arms itself for what is left, or times the exchange out. A fire
     /// for an exchange that has ended is a no-op (`ExchangeStateMachine.timeout()`).
     private func armAnswerTimer(in delay: TimeAmount) {
         guard let context else { return }
         answerTimer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
             answerTimer = nil
-            guard let current = self.exchange, let sentAt = current.sentAt else { return }
-            let quiet = NIODeadline.now() - (current.answerActivity ?? sentAt)
-            if quiet < shared.upstreamTimeout { return armAnswerTimer(in: shared.upstreamTimeout - quiet) }
-            let action = current.machine.timeout()
-            if case .respondError = action { current.status = .http(504) }
-            perform(action, current)
+            guard let current = self.exchange else { return }
+            switch current.answerClock.check(at: .now()) {
+            case .notWaiting:
+                break
+            case .checkAgain(let delay):
+                armAnswerTimer(in: delay)
+            case .timedOut:
+                let action = current.machine.timeout()
+                if case .respondError = action { current.status = .http(504) }
+                perform(action, current)
+            }
         }
     }
 
@@ -574,36 +558,22 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func writeLocal(_ response: LocalResponse, _ exchange: Exchange, close: Bool, body: ByteBuffer? = nil) {
         guard let context else { return }
         exchange.status = .http(response.status)
-        var head = HTTPResponseHead(version: exchange.head.version, status: HTTPResponseStatus(statusCode: response.status))
-        head.headers.add(name: "content-type", value: response.contentType)
-        head.headers.add(name: "content-length", value: String(response.body.count))
-        if close || exchange.closeAfterResponse { head.headers.add(name: "connection", value: "close") }
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if exchange.head.method != .HEAD && exchange.head.method != .CONNECT {
-            exchange.responseBytes += response.body.count
-            context.write(wrapOutboundOut(.body(.byteBuffer(body ?? context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
-        }
-        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if close || exchange.closeAfterResponse {
-            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-        }
+        let answer = LocalAnswer(response, requestVersion: exchange.head.version, requestMethod: exchange.head.method,
+                                 close: close || exchange.closeAfterResponse)
+        if answer.sendsBody { exchange.responseBytes += response.body.count }
+        write(answer, response, body: body, context: context)
     }
 
-    /// The agent's status line and headers for the client: hop-by-hop headers removed, framing
-    /// re-declared for this hop (RFC 9112 §6.3).
-    private func clientHead(for upstream: HTTPResponseHead, _ exchange: Exchange) -> HTTPResponseHead {
-        var head = HTTPResponseHead(version: exchange.head.version, status: upstream.status)
-        head.headers = HopByHopHeaders.removing(from: upstream.headers)
-        let bodyless = exchange.head.method == .HEAD || upstream.status.code < 200 || upstream.status.code == 204 || upstream.status.code == 304
-        if !bodyless && !head.headers.contains(name: "content-length") {
-            if exchange.head.version.major == 1 && exchange.head.version.minor >= 1 {
-                head.headers.add(name: "transfer-encoding", value: "chunked")
-            } else {
-                exchange.closeAfterResponse = true  // HTTP/1.0: the end of the body is the close
-            }
+    private func write(_ answer: LocalAnswer, _ response: LocalResponse, body: ByteBuffer?, context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(.head(answer.head)), promise: nil)
+        if answer.sendsBody {
+            context.write(wrapOutboundOut(.body(.byteBuffer(body ?? context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
         }
-        if exchange.closeAfterResponse { head.headers.replaceOrAdd(name: "connection", value: "close") }
-        return head
+        if answer.closeAfter {
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
     }
 }
 
@@ -625,10 +595,7 @@ extension ProxyServerHandler: UpstreamResponseDelegate {
     }
 
     func upstreamReadComplete() {
-        if clientAwaitingFlush {
-            clientAwaitingFlush = false
-            context?.flush()
-        }
+        if flushes.takeClient() { context?.flush() }
     }
 
     func upstreamClosed() {

@@ -30,7 +30,12 @@ final class UpstreamPool: @unchecked Sendable {
     let idleTimeout: TimeAmount
     let maxIdlePerLoop: Int
     private let lock = NSLock()
-    private var idle: [ObjectIdentifier: [UpstreamConnection]] = [:]
+    /// The idle list of each event loop, a class so that taking and giving back a connection
+    /// change the list in place (a dictionary `modify` of an array allocates per call).
+    private final class IdleList {
+        var connections: [UpstreamConnection] = []
+    }
+    private var idle: [ObjectIdentifier: IdleList] = [:]
     private var closing = false
 
     init(target: UpstreamTarget, connectTimeout: TimeAmount, idleTimeout: TimeAmount = ProxyLimits.upstreamIdle, maxIdlePerLoop: Int = ProxyLimits.upstreamIdlePerLoop) {
@@ -45,8 +50,7 @@ final class UpstreamPool: @unchecked Sendable {
     func lease(on eventLoop: any EventLoop, newConnection: Bool = false,
                _ completion: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
         eventLoop.preconditionInEventLoop()
-        if !newConnection, let connection = takeIdle(on: eventLoop) {
-            connection.leases += 1
+        if !newConnection, let connection = leaseIdle(on: eventLoop) {
             completion(.success(connection))
             return
         }
@@ -61,6 +65,15 @@ final class UpstreamPool: @unchecked Sendable {
         }
     }
 
+    /// A fresh idle connection on `eventLoop`, or nil: `lease` without a completion closure, for
+    /// the usual case of a keep-alive connection waiting. Call on `eventLoop`.
+    func leaseIdle(on eventLoop: any EventLoop) -> UpstreamConnection? {
+        eventLoop.assertInEventLoop()
+        guard let connection = takeIdle(on: eventLoop) else { return nil }
+        connection.leases += 1
+        return connection
+    }
+
     /// Gives a connection back: kept for reuse when `reusable`, closed otherwise. Call on its loop.
     func release(_ connection: UpstreamConnection, reusable: Bool) {
         connection.relay.delegate = nil
@@ -71,8 +84,10 @@ final class UpstreamPool: @unchecked Sendable {
         connection.idleSince = .now()
         let key = ObjectIdentifier(connection.channel.eventLoop)
         lock.lock()
-        let keep = !closing && idle[key, default: []].count < maxIdlePerLoop
-        if keep { idle[key, default: []].append(connection) }
+        let list: IdleList
+        if let existing = idle[key] { list = existing } else { list = IdleList(); idle[key] = list }
+        let keep = !closing && list.connections.count < maxIdlePerLoop
+        if keep { list.connections.append(connection) }
         lock.unlock()
         if !keep { connection.channel.close(promise: nil) }
     }
@@ -81,7 +96,7 @@ final class UpstreamPool: @unchecked Sendable {
     func closeAll() {
         lock.lock()
         closing = true
-        let all = idle.values.flatMap { $0 }
+        let all = idle.values.flatMap { $0.connections }
         idle = [:]
         lock.unlock()
         for connection in all {
@@ -95,7 +110,8 @@ final class UpstreamPool: @unchecked Sendable {
         var stale: [UpstreamConnection] = []
         lock.lock()
         var found: UpstreamConnection?
-        while let candidate = idle[key]?.popLast() {  // in place: no copy of the list
+        let list = idle[key]
+        while let candidate = list?.connections.popLast() {  // in place: no copy of the list
             if candidate.channel.isActive && candidate.idleSince > oldest {
                 found = candidate
                 break
