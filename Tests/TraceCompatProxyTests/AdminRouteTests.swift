@@ -30,6 +30,11 @@ import TraceCompatProxy
 
         let health = try await TestClient.request(harness.address, .GET, "/compat/health")
         #expect(health.text.contains(#""status":"ok""#))
+        // Whether analysis is busy (the harness polls this instead of sleeping): settled here.
+        let healthJSON = try #require(try JSONSerialization.jsonObject(with: Data(health.body)) as? [String: Any])
+        let analysis = try #require(healthJSON["analysis"] as? [String: Any])
+        #expect(analysis["queued"] as? Int == 0 && analysis["in_flight"] as? Int == 0 && analysis["idle"] as? Bool == true)
+        #expect(healthJSON["analysis_queue_depth"] as? Int == 0)
 
         let metrics = try await TestClient.request(harness.address, .GET, "/metrics").text
         for name in ["trace_compat_requests_total{endpoint=\"/v0.4/traces\",status=\"200\"} 1", "trace_compat_request_bytes_total",
