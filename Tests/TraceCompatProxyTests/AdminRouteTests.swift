@@ -65,7 +65,7 @@ import TraceCompatProxy
         let harness = try await ProxyHarness.start(upstream: nil)
         let payload = try Fixtures.requests("manual-v05").first { $0.path == "/v0.5/traces" }!
         let traces = try await TestClient.request(harness.address, .POST, "/v0.5/traces", headers: payload.headers, body: payload.body)
-        #expect(traces.text == #"{"rate_by_service":{}}"#)
+        #expect(traces.text == #"{"rate_by_service":{}}"# + "\n")
         let info = try await TestClient.request(harness.address, .GET, "/info")
         let document = try #require(try JSONSerialization.jsonObject(with: Data(info.body)) as? [String: Any])
         #expect(document["version"] as? String == SinkResponder.agentVersion)
