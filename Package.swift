@@ -9,6 +9,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "trace-compat", targets: ["trace-compat"]),
+        // The benchmark harness's load generator and agent stub: built and tested here, not shipped
+        // in `trace-compat`.
+        .executable(name: "trace-replay", targets: ["trace-replay"]),
         .library(name: "MessagePack", targets: ["MessagePack"]),
         .library(name: "TracePayload", targets: ["TracePayload"]),
         .library(name: "CompatRules", targets: ["CompatRules"]),
@@ -41,6 +44,8 @@ let package = Package(
         .target(name: "TextOutput"),
         // The hop-by-hop header names (RFC 9110 §7.6.1): the one list, for the proxy and the replayer.
         .target(name: "HopByHop"),
+        // What the Datadog Agent answers, by method and path (I/O-free): sink mode and the replay stub.
+        .target(name: "AgentImitation"),
         // Datadog trace payloads (v0.4, v0.5) as SpanView visits.
         .target(name: "TracePayload", dependencies: ["MessagePack"]),
         // The dd-trace-py v4 rules, one file each.
@@ -53,7 +58,7 @@ let package = Package(
         .target(
             name: "TraceCompatProxy",
             dependencies: [
-                "TraceAnalysis", "CompatReport", "CMalloc", "TextOutput", "HopByHop",
+                "TraceAnalysis", "CompatReport", "CMalloc", "TextOutput", "HopByHop", "AgentImitation",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -64,11 +69,12 @@ let package = Package(
                 .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
-        // Load generator and agent stub for the benchmark harness.
+        // Load generator and agent stub for the benchmark harness. Captured traffic is read with
+        // TraceAnalysis's `CaptureSet`, the loader `audit` uses (no NIO, no proxy in it).
         .target(
             name: "TraceReplay",
             dependencies: [
-                "TracePayload", "HopByHop",
+                "TracePayload", "TraceAnalysis", "AgentImitation", "HopByHop",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -79,13 +85,20 @@ let package = Package(
             name: "trace-compat",
             dependencies: [
                 "MessagePack", "TracePayload", "CompatRules", "CompatReport", "TraceAnalysis",
-                "TraceCompatProxy", "TraceReplay", "TextOutput",
+                "TraceCompatProxy", "TextOutput",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "trace-replay",
+            dependencies: [
+                "TraceReplay",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TextOutputTests", dependencies: ["TextOutput"]),
@@ -106,7 +119,8 @@ let package = Package(
         ),
         .testTarget(
             name: "TraceReplayTests",
-            dependencies: ["TraceReplay", .product(name: "NIOCore", package: "swift-nio")]
+            // trace-replay: its tests run the built binary (the CLI a harness calls).
+            dependencies: ["TraceReplay", "TraceAnalysis", "AgentImitation", "trace-replay", .product(name: "NIOCore", package: "swift-nio")]
         ),
         // Runs the built `trace-compat` binary as a real process (audit exit codes, decode output).
         .testTarget(name: "TraceCompatCLITests", dependencies: ["trace-compat"]),

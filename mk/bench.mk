@@ -38,10 +38,12 @@ bench-analysis-instructions: deps ## instructions per payload under callgrind, A
 
 .PHONY: bench-analysis-instructions
 
-# Proxy overhead harness (issue 6): replay → stub directly, through trace-compat (analysis on and
-# --no-analysis), nginx proxy_pass and ddapm-test-agent; small/medium/large payloads (~7 min).
-# Table in Benchmarks/.build/proxy-results.md; knobs: DURATION, CONNECTIONS, MIXES, PATHS, SCRATCH_PATH.
-bench-proxy: ## proxy overhead vs direct, nginx and the test agent (release build, loopback, ~7 min)
+# Proxy overhead harness (issues 6, 15): trace-replay → stub directly, through trace-compat (analysis
+# on and --no-analysis), nginx proxy_pass and ddapm-test-agent; small/medium/large payloads (~9 min):
+# max throughput, p99 at a fixed rate, CPU per request at a paced rate (PACED_RATE, default 1,000/s).
+# Table in Benchmarks/.build/proxy-results.md; knobs (see Benchmarks/harness/run.sh): DURATION,
+# CONNECTIONS, MIXES, PATHS, PACED_RATE, FIXED_RATES, SCRATCH_PATH, BIN=path/to/trace-compat (no build).
+bench-proxy: ## proxy overhead vs direct, nginx and the test agent (release build, loopback, ~9 min)
 	Benchmarks/harness/run.sh
 
 .PHONY: bench-proxy

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes a ~5 MB ddtrace-like v0.4 payload in the fixture layout:
-OUT/000-POST-v0.4_traces.msgpack + .headers.json (what `trace-compat replay` reads).
+OUT/000-POST-v0.4_traces.msgpack + .headers.json (what `trace-replay` reads).
 
 Django-shaped traces of 6 spans (request root, middleware, view, cache, 2 sqlite queries) as
 dd-trace-py 3.x writes them: 64-bit ids, ns times, `error`/`type` left out when 0/empty, integral

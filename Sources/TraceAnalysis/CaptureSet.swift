@@ -6,8 +6,13 @@ import TracePayload
 /// `NNN-METHOD-path.headers.json` (`{"method", "path", "headers"}`) with the body beside it
 /// (`.msgpack` for trace payloads, `.body.json` for telemetry and other JSON, `.bin` for anything),
 /// optionally `NNN-GET-info.response.json` holding the agent's answer to `GET /info`.
-/// A bare `*.msgpack` without headers is judged by its name (`…v0.4…` / `…v0.5…`), as Python.
-/// Decoded copies (`X.json` beside `X.msgpack`) and `expected.json` are not traffic and are skipped.
+/// A bare `*.msgpack` without headers is judged by its name (`…v0.4…` / `…v0.5…`), as Python:
+/// `POST /v0.N/traces` with `Content-Type: application/msgpack` (without it the agent would decode
+/// the body as JSON). Decoded copies (`X.json` beside `X.msgpack`) and `expected.json` are not
+/// traffic and are skipped.
+///
+/// The one loader of captured traffic: `trace-compat audit` judges these requests and
+/// `trace-replay` sends the same ones, in the same order (files in path order).
 public struct CaptureSet: Sendable {
     /// One thing to judge, in file order; the body is read only when `load()` is called.
     public enum Entry: Sendable, Equatable {
@@ -104,7 +109,8 @@ public struct CaptureSet: Sendable {
                 guard let format = TraceFormat(fileName: name) else {
                     throw CaptureError(path: file, reason: "a .msgpack without .headers.json must name its format (v0.4 or v0.5) in its file name", offset: 0)
                 }
-                return CapturedRequest(method: "POST", path: "/\(format.rawValue)/traces", headers: [], body: bodyBytes, receivedAt: receivedAt, source: file)
+                return CapturedRequest(method: "POST", path: "/\(format.rawValue)/traces", headers: [("Content-Type", "application/msgpack")],
+                                       body: bodyBytes, receivedAt: receivedAt, source: file)
             }
             if name.contains("apmtelemetry") || name.contains("telemetry") {
                 return CapturedRequest(method: "POST", path: "/telemetry/proxy/api/v2/apmtelemetry", headers: [], body: bodyBytes, receivedAt: receivedAt, source: file)

@@ -1,3 +1,4 @@
+import AgentImitation
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -18,8 +19,9 @@ public struct StubStats: Codable, Sendable, Equatable {
 }
 
 /// An upstream that answers like the Datadog Agent at near zero cost, so that a benchmark measures
-/// what sits in front of it: `{"rate_by_service":{}}` on trace endpoints, a small `/info` document,
-/// `{}` anywhere else. It reads every body (counting bytes, hashing them with `recordSHA`).
+/// what sits in front of it: `AgentImitation`'s answers (the same as the proxy's sink mode:
+/// `{"rate_by_service":{}}` with `Datadog-Agent-Version` on trace endpoints, the `/info`
+/// document…), prepared once. It reads every body (counting bytes, hashing them with `recordSHA`).
 public final class AgentStub: Sendable {
     static let maxPaths = 1_000
 
@@ -85,12 +87,21 @@ public final class AgentStub: Sendable {
 final class StubState: Sendable {
     let stats: Mutex<StubStats>
     let recordSHA: Bool
+    let imitation = AgentImitation(gitCommit: "trace-replay-stub")
+    /// The imitation's answers to its own endpoints and `/info`, built once (other paths are
+    /// answered as they come: a 404 costs an allocation, which only a wrong target pays).
+    let prepared: [String: AgentStubHandler.Prepared]
 
     init(recordSHA: Bool) {
         var initial = StubStats()
         if recordSHA { initial.bodies = [:] }
         stats = Mutex(initial)
         self.recordSHA = recordSHA
+        var prepared: [String: AgentStubHandler.Prepared] = [:]
+        for path in AgentImitation.endpoints + ["/info"] {
+            prepared[path] = AgentStubHandler.Prepared(imitation.answer(method: "GET", path: path))
+        }
+        self.prepared = prepared
     }
 
     func received(path: String, bytes: Int, sha256: String?) {

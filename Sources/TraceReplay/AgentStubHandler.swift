@@ -1,3 +1,4 @@
+import AgentImitation
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -7,15 +8,22 @@ final class AgentStubHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    /// Answers prepared once: the stub should cost nothing next to what it measures.
-    static let traceAnswer = ByteBuffer(string: #"{"rate_by_service":{}}"#)
-    static let emptyAnswer = ByteBuffer(string: "{}")
-    static let infoAnswer = ByteBuffer(string: """
-        {"version":"7.70.0","git_commit":"trace-compat-stub","endpoints":["/v0.4/traces","/v0.5/traces",\
-        "/v0.6/stats","/v0.7/config","/telemetry/proxy/","/evp_proxy/v2/","/info"],\
-        "feature_flags":[],"client_drop_p0s":true,"span_meta_structs":true,"long_running_spans":true,\
-        "config":{"statsd_port":8125,"receiver_port":8126}}
-        """)
+    /// Answers prepared once per endpoint the imitation knows (`StubState.prepared`): the stub
+    /// should cost nothing next to what it measures.
+    struct Prepared: Sendable {
+        let status: HTTPResponseStatus
+        let headers: HTTPHeaders
+        let body: ByteBuffer
+
+        init(_ answer: AgentImitation.Answer) {
+            status = HTTPResponseStatus(statusCode: answer.status)
+            var headers = HTTPHeaders()
+            for header in answer.headers { headers.add(name: header.name, value: header.value) }
+            headers.add(name: "Content-Length", value: String(answer.body.count))
+            self.headers = headers
+            body = ByteBuffer(bytes: answer.body)
+        }
+    }
 
     private let state: StubState
     private var head: HTTPRequestHead?
@@ -44,25 +52,18 @@ final class AgentStubHandler: ChannelInboundHandler {
 
     private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? head.uri
-        let body: ByteBuffer
+        let answer: Prepared
         if path == "/stub/stats" {
             let data = (try? JSONEncoder().encode(state.stats.withLock { $0 })) ?? Data("{}".utf8)
-            body = ByteBuffer(bytes: data)
+            answer = Prepared(AgentImitation.Answer(status: 200, headers: [.init(name: "Content-Type", value: "application/json")], body: Array(data)))
         } else {
             state.received(path: path, bytes: bytes, sha256: sha.map { var s = $0; return s.finalizeHex() })
-            if path.hasPrefix("/v0."), path.hasSuffix("/traces") {
-                body = Self.traceAnswer
-            } else if path == "/info" {
-                body = Self.infoAnswer
-            } else {
-                body = Self.emptyAnswer
-            }
+            answer = state.prepared[path] ?? Prepared(state.imitation.answer(method: head.method.rawValue, path: path))
         }
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "Content-Length", value: String(body.readableBytes))
+        var headers = answer.headers
         if !head.isKeepAlive { headers.add(name: "Connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
+        let body = answer.body
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: answer.status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         if head.isKeepAlive {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)

@@ -1,6 +1,8 @@
 import Foundation
 import HopByHop
 import NIOCore
+import AgentImitation
+import TraceAnalysis
 import TracePayload
 
 /// One captured request to replay: method, path, headers and body, laid out as the fixtures are
@@ -38,47 +40,60 @@ public struct ReplayPayload: Sendable {
     /// proxy's own list, `HopByHopHeaderNames`).
     static let replayerOwned = HopByHopHeaderNames.always.union(["host", "content-length", "trailer", "expect"])
 
-    /// Loads every `*.msgpack` under each path (a file, a fixture folder, or a folder of fixture
-    /// folders), in name order. A body without its `.headers.json` gets `PUT /v0.4/traces` or
-    /// `/v0.5/traces` as its name says, with `Content-Type: application/msgpack`.
-    public static func load(_ paths: [String]) throws(ReplayError) -> [ReplayPayload] {
-        var files: [(path: String, name: String)] = []
-        let fm = FileManager.default
-        for path in paths {
-            var isDirectory: ObjCBool = false
-            guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else { throw .unreadable(path, "no such file or directory") }
-            if !isDirectory.boolValue { files.append((path, (path as NSString).lastPathComponent)); continue }
-            guard let entries = fm.subpaths(atPath: path) else { throw .unreadable(path, "cannot list the folder") }
-            files += entries.filter { $0.hasSuffix(".msgpack") }.sorted().map { ((path as NSString).appendingPathComponent($0), $0) }
-        }
-        guard !files.isEmpty else { throw .noPayloads(paths) }
+    /// Which captured requests to replay.
+    public enum Selection: String, Sendable, CaseIterable {
+        /// Every request `trace-compat audit` judges (the one default of `CaptureSet`).
+        case all
+        /// Only trace payloads (`/v0.N/traces`): the benchmark mixes.
+        case traces
+    }
+
+    /// Loads the captured requests under each path (a file, a fixture folder, or a folder of
+    /// fixture folders) with `CaptureSet`, the loader `trace-compat audit` uses: the same files,
+    /// in the same order, with the same reading of `.headers.json` and the same defaults for a
+    /// body without one (`POST /v0.4/traces` or `/v0.5/traces` as its name says, with
+    /// `Content-Type: application/msgpack`). The agent's recorded answers (`*.response.json`) are
+    /// not requests and are skipped. `name` is the file relative to the folder given.
+    public static func load(_ paths: [String], selecting selection: Selection = .all) throws(ReplayError) -> [ReplayPayload] {
         var payloads: [ReplayPayload] = []
-        for file in files {
-            payloads.append(try loadOne(file.path, name: file.name))
+        for root in paths {
+            let set: CaptureSet
+            do {
+                set = try CaptureSet.scan([root])
+            } catch let error as CaptureSet.CaptureError {
+                throw .unreadable(error.path, error.reason)
+            } catch {
+                throw .unreadable(root, "\(error)")
+            }
+            let prefix = root.hasSuffix("/") ? root : root + "/"
+            for entry in set.entries {
+                switch entry {
+                case .request(let headers, let body):
+                    let request: CapturedRequest
+                    do {
+                        request = try CaptureSet.load(headers: headers, body: body)
+                    } catch {
+                        throw .badHeaders(error.path, error.reason)
+                    }
+                    if selection == .traces && !Self.isTracePath(request.path) { continue }
+                    let source = request.source
+                    let name = source.hasPrefix(prefix) ? String(source.dropFirst(prefix.count)) : (source as NSString).lastPathComponent
+                    payloads.append(ReplayPayload(name: name, method: request.method, path: request.path,
+                                                  headers: request.headers.map { ($0.name, $0.value) }, body: request.body))
+                case .agentInfo:
+                    continue
+                case .foreign(let path):
+                    throw .unreadable(path, "not captured traffic (expected *.headers.json, *.msgpack, *.body.json or *.bin)")
+                }
+            }
         }
+        guard !payloads.isEmpty else { throw .noPayloads(paths) }
         return payloads
     }
 
-    static func loadOne(_ file: String, name: String) throws(ReplayError) -> ReplayPayload {
-        guard let body = FileManager.default.contents(atPath: file) else { throw .unreadable(file, "cannot read the file") }
-        let base = file.hasSuffix(".msgpack") ? String(file.dropLast(".msgpack".count)) : file
-        let headersFile = base + ".headers.json"
-        var method = "PUT"
-        var path = TraceFormat(fileName: (file as NSString).lastPathComponent) == .v05 ? "/v0.5/traces" : "/v0.4/traces"
-        var headers: [(String, String)] = [("Content-Type", "application/msgpack")]
-        if let data = FileManager.default.contents(atPath: headersFile) {
-            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw .badHeaders(headersFile, "not a JSON object")
-            }
-            guard let m = object["method"] as? String, let p = object["path"] as? String else {
-                throw .badHeaders(headersFile, "needs \"method\" and \"path\" strings")
-            }
-            method = m
-            path = p
-            if let h = object["headers"] as? [String: Any] {
-                headers = h.keys.sorted().compactMap { key in (h[key] as? String).map { (key, $0) } }
-            }
-        }
-        return ReplayPayload(name: name, method: method, path: path, headers: headers, body: [UInt8](body))
+    /// `/v0.N/traces`, with or without a query.
+    static func isTracePath(_ path: String) -> Bool {
+        let bare = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        return bare.hasPrefix("/v0.") && bare.hasSuffix("/traces")
     }
 }

@@ -50,7 +50,7 @@ public struct ReplayResult: Codable, Sendable, Equatable {
         public var mean: Double
     }
 
-    /// The stub's view, when `--verify` asked it (`replay --serve --record-sha` upstream).
+    /// The stub's view, when `--verify` asked it (`trace-replay --serve --record-sha` upstream).
     public struct Verification: Codable, Sendable, Equatable {
         public var requestsReceived: Int
         public var bytesReceived: Int

@@ -1,4 +1,4 @@
-/// Where `replay` sends requests, or where `replay --serve` listens: a TCP host and port, or a unix
+/// Where `trace-replay` sends requests, or where `trace-replay --serve` listens: a TCP host and port, or a unix
 /// socket path (the Datadog Agent listens on both; ddtrace uses `unix:///var/run/datadog/apm.socket`).
 public enum ReplayTarget: Sendable, Equatable, CustomStringConvertible {
     case tcp(host: String, port: Int)
@@ -64,7 +64,7 @@ public enum ReplayError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .badTarget(let text, let why): "bad target '\(text)': \(why)"
-        case .noPayloads(let paths): "no *.msgpack payloads under \(paths.joined(separator: ", "))"
+        case .noPayloads(let paths): "no captured requests under \(paths.joined(separator: ", "))"
         case .unreadable(let path, let why): "cannot read \(path): \(why)"
         case .badHeaders(let path, let why): "bad headers file \(path): \(why)"
         case .badOptions(let why): why

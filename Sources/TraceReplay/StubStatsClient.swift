@@ -3,7 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// Reads `GET /stub/stats` from a `replay --serve` stub (directly, or through a proxy that forwards
+/// Reads `GET /stub/stats` from a `trace-replay --serve` stub (directly, or through a proxy that forwards
 /// unknown paths), so that a replay can check what arrived upstream.
 public enum StubStatsClient {
     public static func fetch(_ target: ReplayTarget, timeout: TimeAmount = .seconds(10)) async throws -> StubStats {
@@ -41,7 +41,7 @@ final class OneAnswerHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPClientResponsePart
     struct NotTheStub: Error, CustomStringConvertible {
         var status: HTTPResponseStatus
-        var description: String { "GET /stub/stats answered \(status.code): is the upstream `trace-compat replay --serve`?" }
+        var description: String { "GET /stub/stats answered \(status.code): is the upstream `trace-replay --serve`?" }
     }
 
     private let answer: EventLoopPromise<ByteBuffer>

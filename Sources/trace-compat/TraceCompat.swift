@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import NIOCore
 
-/// `trace-compat`: the proxy, the offline audit, the report tools and the benchmark replayer.
+/// `trace-compat`: the proxy, the offline audit and the report tools (the benchmark replayer is
+/// its own executable, `trace-replay`).
 ///
 /// `main()` is ours rather than the library's so that every failure is ONE line on stderr that names
 /// the command and the file or address at fault: an argument error gets that line plus the failing
@@ -29,7 +30,7 @@ struct TraceCompat: AsyncParsableCommand {
         commandName: "trace-compat",
         abstract: "Find what dd-trace-py v4 would break in your real traffic, before you upgrade.",
         discussion: exitCodes,
-        subcommands: [ProxyCommand.self, AuditCommand.self, ReportCommand.self, DecodeCommand.self, ReplayCommand.self]
+        subcommands: [ProxyCommand.self, AuditCommand.self, ReportCommand.self, DecodeCommand.self]
     )
 
     static func main() async {

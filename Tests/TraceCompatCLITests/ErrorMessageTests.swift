@@ -89,6 +89,11 @@ import Glibc
         for code in ["  0   done", "  1   a failure", "  3   the gate failed", "  64  an argument error"] {
             #expect(r.stdout.contains(code), "\(code)")
         }
+        // The replayer and its stub are a benchmark tool of their own (`trace-replay`), not product.
+        #expect(r.stdout.contains("  audit") && r.stdout.contains("  proxy"))
+        #expect(!r.stdout.contains("replay"))
+        let replay = try CLI.run(["replay", "--serve"])
+        #expect(replay.status == 64)
     }
 
     /// The proxy on an address already taken: one line naming it and what to do, exit 1.

@@ -30,6 +30,11 @@ import TraceCompatProxy
 
         let health = try await TestClient.request(harness.address, .GET, "/compat/health")
         #expect(health.text.contains(#""status":"ok""#))
+        // Whether analysis is busy (the harness polls this instead of sleeping): settled here.
+        let healthJSON = try #require(try JSONSerialization.jsonObject(with: Data(health.body)) as? [String: Any])
+        let analysis = try #require(healthJSON["analysis"] as? [String: Any])
+        #expect(analysis["queued"] as? Int == 0 && analysis["in_flight"] as? Int == 0 && analysis["idle"] as? Bool == true)
+        #expect(healthJSON["analysis_queue_depth"] as? Int == 0)
 
         let metrics = try await TestClient.request(harness.address, .GET, "/metrics").text
         for name in ["trace_compat_requests_total{endpoint=\"/v0.4/traces\",status=\"200\"} 1", "trace_compat_request_bytes_total",
@@ -60,7 +65,7 @@ import TraceCompatProxy
         let harness = try await ProxyHarness.start(upstream: nil)
         let payload = try Fixtures.requests("manual-v05").first { $0.path == "/v0.5/traces" }!
         let traces = try await TestClient.request(harness.address, .POST, "/v0.5/traces", headers: payload.headers, body: payload.body)
-        #expect(traces.text == #"{"rate_by_service":{}}"#)
+        #expect(traces.text == #"{"rate_by_service":{}}"# + "\n")
         let info = try await TestClient.request(harness.address, .GET, "/info")
         let document = try #require(try JSONSerialization.jsonObject(with: Data(info.body)) as? [String: Any])
         #expect(document["version"] as? String == SinkResponder.agentVersion)

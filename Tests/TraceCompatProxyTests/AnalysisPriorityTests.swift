@@ -64,4 +64,29 @@ import Glibc
         #expect(ProxyConfiguration().analysisPriority == .idle)
         #expect(AnalysisPriority(rawValue: "low") == .low && AnalysisPriority(rawValue: "nice") == nil)
     }
+
+    /// Kernel names of this process's threads (`/proc/self/task/TID/comm`).
+    func threadNames() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").compactMap { tid in
+            (try? String(contentsOfFile: "/proc/self/task/\(tid)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    /// The analysis threads carry kernel names (pthread_setname_np), which the benchmark harness
+    /// and `top -H` read: one `tc-analysis-N` per thread, and idle reported when nothing is queued.
+    @Test func theQueueThreadsAreNamedAndIdleIsReported() throws {
+        let before = try threadNames().filter { $0.hasPrefix("tc-analysis-") }.count
+        let queue = AnalysisQueue(capacity: 4, threads: 2, priority: .idle, store: ReportStore())
+        var named: [String] = []
+        for _ in 0..<300 {
+            named = try threadNames().filter { $0.hasPrefix("tc-analysis-") }
+            if named.count >= before + 2 { break }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        #expect(named.filter { $0 == "tc-analysis-0" }.count >= 1 && named.filter { $0 == "tc-analysis-1" }.count >= 1, "\(named)")
+        queue.waitUntilIdle()
+        #expect(queue.activity == AnalysisQueue.Activity(queued: 0, inFlight: 0))
+        #expect(queue.activity.idle)
+        queue.drain()
+    }
 }

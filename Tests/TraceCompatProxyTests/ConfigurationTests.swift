@@ -80,8 +80,12 @@ import TraceCompatProxy
     }
 
     @Test func sinkAnswersAsTheAgentDoes() throws {
-        #expect(SinkResponder.respond(method: "PUT", uri: "/v0.4/traces").body == Array(#"{"rate_by_service":{}}"#.utf8))
-        #expect(SinkResponder.respond(method: "POST", uri: "/v0.6/stats").body == Array("{}".utf8))
+        // AgentImitation's answers (the replay stub's too): Go's json.Encoder ends with a newline,
+        // the agent's stats handler writes nothing, a path it does not serve is a 404.
+        #expect(SinkResponder.respond(method: "PUT", uri: "/v0.4/traces").body == Array(#"{"rate_by_service":{}}"#.utf8 + [0x0A]))
+        #expect(SinkResponder.respond(method: "POST", uri: "/v0.6/stats").body == [])
+        #expect(SinkResponder.respond(method: "POST", uri: "/telemetry/proxy/api/v2/apmtelemetry").body == Array("{}".utf8))
+        #expect(SinkResponder.respond(method: "GET", uri: "/not/an/agent/path").status == 404)
         let info = SinkResponder.respond(method: "GET", uri: "/info")
         #expect(info.status == 200)
         #expect(String(decoding: info.body, as: UTF8.self).contains(#""/v0.5/traces""#))

@@ -42,7 +42,7 @@ let fixturesDirectory: String = {
     }
 
     @Test func worksOverAUnixSocketAtAFixedRate() async throws {
-        let payloads = try ReplayPayload.load([fixturesDirectory + "/manual-v05"])
+        let payloads = try ReplayPayload.load([fixturesDirectory + "/manual-v05"], selecting: .traces)
         let path = NSTemporaryDirectory() + "replay-test-\(getpid()).sock"
         let stub = try await AgentStub.start(listen: .unix(path: path), recordSHA: true, threads: 1)
         let result = try await ReplayRunner.run(payloads, configuration: ReplayConfiguration(
@@ -76,8 +76,8 @@ let fixturesDirectory: String = {
         let telemetry = ReplayPayload(name: "t", method: "POST", path: "/telemetry/proxy/api/v2/apmtelemetry", headers: [], body: Array("{}".utf8))
         let result = try await ReplayRunner.run([info, telemetry], configuration: ReplayConfiguration(target: stub.address, count: 2))
         #expect(result.ok == 2)
-        // Answer bodies: the /info document and "{}".
-        #expect(result.bytesReceived == AgentStubHandler.infoAnswer.readableBytes + 2)
+        // Answer bodies: the imitation's /info document and "{}".
+        #expect(result.bytesReceived == stub.state.imitation.infoDocument.utf8.count + 2)
         #expect(stub.stats.paths == ["/info": 1, "/telemetry/proxy/api/v2/apmtelemetry": 1])
         #expect(stub.stats.bodies == nil)
     }

@@ -1,10 +1,11 @@
+import AgentImitation
 import Foundation
 import Testing
 @testable import TraceReplay
 
 @Suite struct ReplayInputTests {
     @Test func fixturesLoadWithTheirCapturedHeadersAndSpanCounts() throws {
-        let payloads = try ReplayPayload.load([fixturesDirectory])
+        let payloads = try ReplayPayload.load([fixturesDirectory], selecting: .traces)
         #expect(payloads.count == 6)
         for p in payloads {
             // name: "<fixture folder>/<file>"; the folder's expected.json has the span count.
@@ -28,11 +29,14 @@ import Testing
         let source = fixturesDirectory + "/manual-v05/001-POST-v0.5_traces.msgpack"
         try FileManager.default.copyItem(atPath: source, toPath: dir + "/capture-v0.5.msgpack")
         let p = try #require(try ReplayPayload.load([dir + "/capture-v0.5.msgpack"]).first)
-        #expect(p.method == "PUT" && p.path == "/v0.5/traces" && p.spans == 15)
+        // CaptureSet's one default (audit's too): POST, and the media type the agent needs to
+        // decode msgpack rather than JSON.
+        #expect(p.method == "POST" && p.path == "/v0.5/traces" && p.spans == 15)
+        #expect(p.headers.map { "\($0.0): \($0.1)" } == ["Content-Type: application/msgpack"])
     }
 
     @Test func missingInputIsAClearError() {
-        #expect(throws: ReplayError.unreadable("/nonexistent", "no such file or directory")) { try ReplayPayload.load(["/nonexistent"]) }
+        #expect(throws: ReplayError.unreadable("/nonexistent", "no such file or folder")) { try ReplayPayload.load(["/nonexistent"]) }
         let empty = NSTemporaryDirectory() + "replay-empty-\(getpid())"
         try? FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: empty) }

@@ -1,3 +1,4 @@
+import AgentImitation
 import Testing
 @testable import TraceReplay
 

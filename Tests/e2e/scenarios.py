@@ -36,17 +36,29 @@ class Outcome:
     extra: dict = field(default_factory=dict)
 
 
+# The proxy renders /compat/report at most once a second (ProxyLimits.adminSnapshotMaxAge) and
+# answers from that render meanwhile: the same answer within one second proves nothing.
+REPORT_RENDER_MAX_AGE = 1.0
+
+
 def settle(proxy: Proxy, timeout: float = 30) -> dict:
-    """Waits until the analysis queue is empty and the report's findings stop changing; returns the report."""
-    seen: list = []
+    """Waits until analysis is idle (`/compat/health`: nothing queued or being analysed) and the
+    report's findings have stayed the same for longer than one render of the report; returns it."""
+    seen: list = []  # (time the stretch started, snapshot)
 
     def stable():
         health = requests.get(proxy.url + "/compat/health", timeout=5).json()
-        depth = health.get("analysis_queue_depth", 0)
+        analysis = health.get("analysis")
+        busy = not analysis["idle"] if analysis else health.get("analysis_queue_depth", 0) > 0
         report = proxy.report_json()
         snapshot = json.dumps([report.get("findings"), report.get("traffic")], sort_keys=True)
-        seen.append(snapshot)
-        if depth == 0 and len(seen) >= 3 and seen[-1] == seen[-2] == seen[-3]:
+        if busy:
+            seen.clear()  # a stretch starts only once analysis was seen idle
+            return None
+        if not seen or seen[-1][1] != snapshot:
+            seen.append((time.monotonic(), snapshot))  # a new stretch starts here
+            return None
+        if time.monotonic() - seen[-1][0] > REPORT_RENDER_MAX_AGE + 0.2:
             return report
         return None
 

@@ -79,6 +79,7 @@ final class AdminRenderer: @unchecked Sendable {
         pool.submit { [self] state in
             let response: Answer
             if case .active = state {
+                AnalysisQueue.nameCurrentThread(ProxyLimits.adminRenderThreadName)
                 priority.applyToCurrentThread()
                 response = Answer(routes.respond(method: "GET", uri: path))
             } else {

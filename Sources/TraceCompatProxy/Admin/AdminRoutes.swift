@@ -6,7 +6,8 @@ import TextOutput
 ///
 /// - `GET /compat/report` and `/compat/report.json`: the live report (JSON, schema v1)
 /// - `GET /compat/report.md`: the same as Markdown; `GET /compat/report.html`: the HTML page
-/// - `GET /compat/health`: `{"status":"ok",…}` (upstream, queue depth, uptime)
+/// - `GET /compat/health`: `{"status":"ok",…}` (upstream, queue depth, uptime, and whether
+///   analysis is busy: `"analysis":{"queued":0,"in_flight":0,"idle":true}`)
 /// - `GET /metrics`: Prometheus text exposition (see `ProxyMetrics`)
 public struct AdminRoutes: Sendable {
     public let store: ReportStore
@@ -52,7 +53,11 @@ public struct AdminRoutes: Sendable {
             return LocalResponse(status: 200, contentType: "text/html; charset=utf-8", body: Array(ReportRenderer.html(store.snapshot()).utf8))
         case "/compat/health":
             let uptime = Int(Date().timeIntervalSince(startedAt))
-            let json = #"{"status":"ok","upstream":"\#(JSONWriter.escaped(upstream.description))","analysis_queue_depth":\#(queue.depth),"uptime_seconds":\#(uptime)}"#
+            // `analysis`: whether a payload is still waiting or being analysed, so a caller that
+            // wants a settled report (the benchmark harness, tests) polls this instead of sleeping.
+            let activity = queue.activity
+            let analysis = #"{"queued":\#(activity.queued),"in_flight":\#(activity.inFlight),"idle":\#(activity.idle)}"#
+            let json = #"{"status":"ok","upstream":"\#(JSONWriter.escaped(upstream.description))","analysis_queue_depth":\#(activity.queued),"analysis":\#(analysis),"uptime_seconds":\#(uptime)}"#
             return LocalResponse(status: 200, json: json + "\n")
         case "/metrics":
             let body = metrics.exposition(report: store.snapshot(), queueDepth: queue.depth)

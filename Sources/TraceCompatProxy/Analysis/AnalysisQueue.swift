@@ -57,13 +57,54 @@ public final class AnalysisQueue: @unchecked Sendable {
         self.items = Array(repeating: nil, count: self.capacity)
         for index in 0..<max(1, threadCount) {
             let thread = Thread { [self] in
+                Self.nameCurrentThread("\(ProxyLimits.analysisThreadNamePrefix)\(index)")
                 priority.applyToCurrentThread()
                 self.work(with: Analyzer(store: store))
             }
-            thread.name = "trace-compat-analysis-\(index)"
             threads.append(thread)
         }
         for thread in self.threads { thread.start() }
+    }
+
+    /// Gives the calling thread a kernel name (`/proc/PID/task/TID/comm`, `top -H`, `perf`), so
+    /// that tools and the benchmark harness find the analysis threads by name. Foundation's
+    /// `Thread.name` on Linux stays inside Foundation; `pthread_setname_np(3)` is what the kernel
+    /// sees, and it keeps at most 15 bytes (the name is cut to fit rather than refused). glibc
+    /// declares it only under `_GNU_SOURCE`, which Swift's Glibc module is not built with, so it
+    /// is looked up once with `dlsym` (glibc ≥ 2.12 has it); without it the thread stays unnamed.
+    static func nameCurrentThread(_ name: String) {
+        #if os(Linux)
+        guard let setName = setThreadName else { return }
+        _ = String(decoding: name.utf8.prefix(15), as: UTF8.self).withCString { setName(pthread_self(), $0) }
+        #endif
+    }
+
+    #if os(Linux)
+    private typealias SetThreadName = @convention(c) (pthread_t, UnsafePointer<CChar>) -> Int32
+    private static let setThreadName: SetThreadName? = {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "pthread_setname_np") else { return nil }
+        return unsafeBitCast(symbol, to: SetThreadName.self)
+    }()
+    #endif
+
+    /// What `/compat/health` reports of analysis: payloads waiting, payloads being analysed, and
+    /// whether both are zero (read under one lock, so `idle` is never a mix of two moments).
+    public struct Activity: Sendable, Equatable {
+        public var queued: Int
+        public var inFlight: Int
+        public var idle: Bool { queued == 0 && inFlight == 0 }
+
+        public init(queued: Int, inFlight: Int) {
+            self.queued = queued
+            self.inFlight = inFlight
+        }
+    }
+
+    /// Queued and in-flight payloads, read together.
+    public var activity: Activity {
+        condition.lock()
+        defer { condition.unlock() }
+        return Activity(queued: count, inFlight: busy)
     }
 
     /// Payloads waiting (not counting ones being analysed).
@@ -200,7 +241,6 @@ public enum AnalysisPriority: String, Sendable, Equatable, CaseIterable {
     /// load, answers a few milliseconds later at p99 when the CPU is saturated).
     case low
 
-    static let lowNiceness: Int32 = 10
     /// `SCHED_IDLE` in <sched.h> (Linux; only defined there with _GNU_SOURCE).
     static let schedIdle: Int32 = 5
 
@@ -215,7 +255,7 @@ public enum AnalysisPriority: String, Sendable, Equatable, CaseIterable {
             return sched_setscheduler(0, Self.schedIdle, &param) == 0
         case .low:
             // who = 0: the calling thread.
-            return setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.lowNiceness) == 0
+            return setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, ProxyLimits.analysisLowNiceness) == 0
         }
         #else
         return false

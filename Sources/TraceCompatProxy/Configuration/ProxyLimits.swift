@@ -86,4 +86,17 @@ public enum ProxyLimits {
     public static let flushInterval: Double = 10
     /// Default `sample_limit`: samples kept per finding group.
     public static let sampleLimit = 5
+
+    // MARK: analysis threads (issue 15)
+
+    /// The nice value of analysis (and the admin render thread) with `analysis_priority: low`:
+    /// 10, the usual "background" nice (nice(1)'s default increment), still getting a share of a
+    /// busy CPU, unlike `SCHED_IDLE`.
+    public static let analysisLowNiceness: Int32 = 10
+    /// Kernel name prefix of the analysis threads (`tc-analysis-0`, `-1`…), set with
+    /// `pthread_setname_np(3)`: Linux keeps 15 bytes of a thread name, so the prefix is short
+    /// enough for any index below 10,000. The benchmark harness reads their CPU by this name.
+    public static let analysisThreadNamePrefix = "tc-analysis-"
+    /// Kernel name of the admin render thread (`AdminRenderer`).
+    public static let adminRenderThreadName = "tc-admin-render"
 }

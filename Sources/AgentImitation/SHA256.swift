@@ -1,5 +1,6 @@
 /// SHA-256 (FIPS 180-4), streaming: enough to prove a body arrived unaltered without a crypto
-/// dependency. Only used when verification is asked for (`--record-sha`, `--verify`).
+/// dependency. Used by the replay tool when verification is asked for (`--record-sha`, `--verify`),
+/// and here for the agent's `Datadog-Agent-State` (the hash of its `/info` document).
 public struct SHA256: Sendable {
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
         (0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19)

@@ -2,18 +2,23 @@ import ArgumentParser
 import Foundation
 import TraceReplay
 
-/// `trace-compat replay`: the load generator of the benchmark harness, and its agent stub.
+/// `trace-replay`: the load generator of the benchmark harness, and its agent stub. A benchmark
+/// tool, not product: its own executable, built and tested with the package, not shipped inside
+/// `trace-compat`.
 ///
-///     trace-compat replay --serve --listen 127.0.0.1:18126 --record-sha
-///     trace-compat replay ../shared/fixtures --target http://127.0.0.1:8126 --connections 8 --duration 10
-///     trace-compat replay capture/ --target unix:///tmp/proxy.sock --rate 500 --count 5000 --verify --json
-struct ReplayCommand: AsyncParsableCommand {
+///     trace-replay --serve --listen 127.0.0.1:18126 --record-sha
+///     trace-replay ../shared/fixtures --target http://127.0.0.1:8126 --connections 8 --duration 10
+///     trace-replay capture/ --traces-only --target unix:///tmp/proxy.sock --rate 500 --count 5000 --verify --json
+@main
+struct TraceReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "replay",
-        abstract: "Replay captured payloads against an agent or a proxy and measure, or serve as an agent stub.",
+        commandName: "trace-replay",
+        abstract: "Replay captured requests against an agent or a proxy and measure, or serve as an agent stub.",
         discussion: """
-            Sends every *.msgpack under PATHS (fixture folders or files; each with its \
-            *.headers.json for method, path and headers) round-robin to --target over keep-alive \
+            Sends the captured requests under PATHS (fixture folders or files, read as \
+            `trace-compat audit` reads them: each *.headers.json with its body, a bare *.msgpack \
+            as the trace payload its name says; --traces-only keeps the trace payloads) \
+            round-robin to --target over keep-alive \
             HTTP/1.1 connections, one request in flight per connection: as fast as the target \
             answers, or at --rate requests/s (latency then counts from each request's scheduled \
             time, so a slow target cannot hide its queueing). Stops after --count requests or \
@@ -22,15 +27,19 @@ struct ReplayCommand: AsyncParsableCommand {
             status 1 when a request went unanswered or got a non-2xx answer, or --verify found a \
             difference. Ctrl-C stops early and still prints the summary.
 
-            With --serve, answers like the Datadog Agent at near zero cost instead: \
-            {"rate_by_service":{}} on /v0.x/traces, a small /info document, {} elsewhere; \
+            With --serve, answers like the Datadog Agent at near zero cost instead (the answers \
+            of trace-compat's sink mode: {"rate_by_service":{}} with Datadog-Agent-Version on \
+            /v0.4+ traces, an /info document, 404 where the agent has no endpoint); \
             GET /stub/stats tells what it received (requests, bytes, and with --record-sha how \
             many bodies of each SHA-256), which --verify reads before and after a run.
             """
     )
 
-    @Argument(help: "Captured payloads: *.msgpack files or folders holding them (searched recursively).")
+    @Argument(help: "Captured requests: files, or folders holding them (searched recursively).")
     var paths: [String] = []
+
+    @Flag(help: "Only the trace payloads (/v0.N/traces) among the captured requests.")
+    var tracesOnly = false
 
     @Option(help: "Where to send: http://host:port or unix:///path/to.sock.")
     var target = "http://127.0.0.1:8126"
@@ -50,7 +59,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "Seconds before an unanswered request counts as a timeout.")
     var timeout: Double = 10
 
-    @Flag(help: "Ask the stub upstream (replay --serve --record-sha) what arrived, and check it byte for byte.")
+    @Flag(help: "Ask the stub upstream (trace-replay --serve --record-sha) what arrived, and check it byte for byte.")
     var verify = false
 
     @Flag(help: "Print the result as one JSON document on stdout.")
@@ -76,9 +85,9 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     private func runReplay() async throws {
-        guard !paths.isEmpty else { throw ValidationError("give the payloads to replay: fixture folders or *.msgpack files") }
+        guard !paths.isEmpty else { throw ValidationError("give the requests to replay: fixture folders or captured files") }
         let target = try ReplayTarget(self.target)
-        let payloads = try ReplayPayload.load(paths)
+        let payloads = try ReplayPayload.load(paths, selecting: tracesOnly ? .traces : .all)
         let configuration = ReplayConfiguration(
             target: target, connections: connections, rate: rate,
             duration: duration.map { .milliseconds(Int64($0 * 1000)) }, count: count,
@@ -86,7 +95,7 @@ struct ReplayCommand: AsyncParsableCommand {
         if !quiet {
             let spans = payloads.reduce(0) { $0 + $1.spans }
             let bytes = payloads.reduce(0) { $0 + $1.body.readableBytes }
-            FileHandle.standardError.write(Data("replay: \(payloads.count) payload(s), \(bytes) bytes, \(spans) spans → \(target)\n".utf8))
+            FileHandle.standardError.write(Data("trace-replay: \(payloads.count) request(s), \(bytes) bytes, \(spans) spans → \(target)\n".utf8))
         }
         let quiet = self.quiet
         let run = Task {
@@ -114,7 +123,7 @@ struct ReplayCommand: AsyncParsableCommand {
     private func runStub() async throws {
         let address = try ReplayTarget(listen)
         let stub = try await AgentStub.start(listen: address, recordSHA: recordSha, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        FileHandle.standardError.write(Data("replay --serve: agent stub listening on \(stub.address)\(recordSha ? " (recording SHA-256 of bodies)" : "")\n".utf8))
+        FileHandle.standardError.write(Data("trace-replay --serve: agent stub listening on \(stub.address)\(recordSha ? " (recording SHA-256 of bodies)" : "")\n".utf8))
         // SIGINT/SIGTERM: close the listener, print what was received, exit 0.
         let signals = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
             signal(sig, SIG_IGN)
@@ -128,6 +137,6 @@ struct ReplayCommand: AsyncParsableCommand {
         defer { withExtendedLifetime(signals) {} }
         try? await stub.closed.get()
         let stats = stub.stats
-        FileHandle.standardError.write(Data("replay --serve: received \(stats.requests) requests, \(stats.bytes) bytes\n".utf8))
+        FileHandle.standardError.write(Data("trace-replay --serve: received \(stats.requests) requests, \(stats.bytes) bytes\n".utf8))
     }
 }
