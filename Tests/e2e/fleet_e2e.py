@@ -24,7 +24,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -35,7 +34,7 @@ import requests
 
 import fleet_queries as Q
 from harness import (APPS, REPO, VENV_BIN, Fatal, Mode, Proc, _die_with_parent, _app_env, all_spans, app_constants,
-                     clean_env, django_minimal_kind, free_port, trace_compat_binary, wait_until)
+                     clean_env, django_minimal_kind, free_port, settle_report, trace_compat_binary, wait_until)
 
 WORK = REPO / ".fleet"
 CHECKOUT = app_constants("tagged_checkout.py")
@@ -145,17 +144,9 @@ class Node:
                 "stderr": (out_dir / f"{stem}.stderr.txt").read_text(errors="replace")[-3000:]}
 
     def settle(self) -> dict:
-        """Waits until the proxy's analysis queue is empty and its report stops changing."""
-        seen: list[str] = []
-
-        def stable():
-            depth = requests.get(self.proxy_url + "/compat/health", timeout=5).json().get("analysis_queue_depth", 0)
-            report = requests.get(self.report_url, timeout=10).json()
-            seen.append(json.dumps([report.get("findings"), report.get("traffic")], sort_keys=True))
-            return report if depth == 0 and len(seen) >= 3 and seen[-1] == seen[-2] == seen[-3] else None
-
-        return wait_until(stable, 30, f"{self.name}'s analysis to settle", interval=0.25,
-                          on_timeout=self.proxy.log_tail if self.proxy else lambda: "")
+        """Waits until the proxy's analysis is idle and its report stable (harness.settle_report)."""
+        return settle_report(self.proxy_url, lambda: requests.get(self.report_url, timeout=10).json(),
+                             f"{self.name}'s analysis to settle", self.proxy.log_tail if self.proxy else lambda: "")
 
     def capture(self, into: Path) -> list:
         """What this node's agent recorded, in the fixtures' layout; returns the session's traces."""

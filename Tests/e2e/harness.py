@@ -61,6 +61,37 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
                        + (f"\n{detail}" if detail else ""))
 
 
+# The proxy renders /compat/report at most once a second (ProxyLimits.adminSnapshotMaxAge) and
+# answers from that render meanwhile: the same answer within one second proves nothing.
+REPORT_RENDER_MAX_AGE = 1.0
+
+
+def settle_report(proxy_url: str, get_report: Callable[[], dict], what: str,
+                  on_timeout: Callable[[], str] = lambda: "", timeout: float = 30) -> dict:
+    """Waits until the proxy at `proxy_url` says analysis is idle (`/compat/health`: nothing queued
+    or being analysed) and the report's findings and traffic have stayed the same for longer than one
+    render of the report; returns that report. The one settling rule of the e2e and fleet suites."""
+    seen: list = []  # (time the stretch started, snapshot)
+
+    def stable():
+        health = requests.get(proxy_url + "/compat/health", timeout=5).json()
+        analysis = health.get("analysis")
+        busy = not analysis["idle"] if analysis else health.get("analysis_queue_depth", 0) > 0
+        report = get_report()
+        snapshot = json.dumps([report.get("findings"), report.get("traffic")], sort_keys=True)
+        if busy:
+            seen.clear()  # a stretch starts only once analysis was seen idle
+            return None
+        if not seen or seen[-1][1] != snapshot:
+            seen.append((time.monotonic(), snapshot))  # a new stretch starts here
+            return None
+        if time.monotonic() - seen[-1][0] > REPORT_RENDER_MAX_AGE + 0.2:
+            return report
+        return None
+
+    return wait_until(stable, timeout, what, interval=0.25, on_timeout=on_timeout)
+
+
 def _die_with_parent() -> None:
     """Runs in the child before exec: the kernel SIGKILLs it if the test process dies (even by SIGKILL)."""
     try:

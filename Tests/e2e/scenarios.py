@@ -12,7 +12,7 @@ from typing import Optional
 
 import requests
 
-from harness import AppRun, Mode, Proxy, TestAgent, run_app, wait_until
+from harness import AppRun, Mode, Proxy, TestAgent, run_app, settle_report
 
 
 @dataclass
@@ -36,33 +36,9 @@ class Outcome:
     extra: dict = field(default_factory=dict)
 
 
-# The proxy renders /compat/report at most once a second (ProxyLimits.adminSnapshotMaxAge) and
-# answers from that render meanwhile: the same answer within one second proves nothing.
-REPORT_RENDER_MAX_AGE = 1.0
-
-
 def settle(proxy: Proxy, timeout: float = 30) -> dict:
-    """Waits until analysis is idle (`/compat/health`: nothing queued or being analysed) and the
-    report's findings have stayed the same for longer than one render of the report; returns it."""
-    seen: list = []  # (time the stretch started, snapshot)
-
-    def stable():
-        health = requests.get(proxy.url + "/compat/health", timeout=5).json()
-        analysis = health.get("analysis")
-        busy = not analysis["idle"] if analysis else health.get("analysis_queue_depth", 0) > 0
-        report = proxy.report_json()
-        snapshot = json.dumps([report.get("findings"), report.get("traffic")], sort_keys=True)
-        if busy:
-            seen.clear()  # a stretch starts only once analysis was seen idle
-            return None
-        if not seen or seen[-1][1] != snapshot:
-            seen.append((time.monotonic(), snapshot))  # a new stretch starts here
-            return None
-        if time.monotonic() - seen[-1][0] > REPORT_RENDER_MAX_AGE + 0.2:
-            return report
-        return None
-
-    return wait_until(stable, timeout, "the proxy's analysis to settle", interval=0.25, on_timeout=proxy.log_tail)
+    """Waits until the proxy's analysis is idle and its report stable (harness.settle_report); returns it."""
+    return settle_report(proxy.url, proxy.report_json, "the proxy's analysis to settle", proxy.log_tail, timeout)
 
 
 def run_scenario(name: str, script: str, mode: Mode, agent: TestAgent, proxy: Proxy, workdir: Path,
