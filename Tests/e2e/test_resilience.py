@@ -167,7 +167,9 @@ def test_agent_outage_while_an_app_sends(proxies, workdir):
         # was dropped by the tracer, which then says so; the proxy counted every attempt once.
         # Traces, not requests: one payload may carry several (the agent logs each payload's count).
         agent_log = own.log_text()
-        delivered_requests = agent_log.count('"POST /v0.4/traces HTTP/1.1" 200')
+        # Every answer the agent gave, whatever its status: a request in flight as the agent shuts down
+        # can be answered with another status than 200, and the proxy relays it (not a proxy error).
+        delivered_requests = len(re.findall(r'"POST /v0\.4/traces HTTP/1\.1" \d{3} ', agent_log))
         delivered = sum(int(m) for m in re.findall(r"received trace for token \S+ payload with (\d+) trace chunks",
                                                    agent_log))
         dropped = sum(int(m) for m in re.findall(r"dropping (\d+) traces", run.stderr))
