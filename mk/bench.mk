@@ -42,7 +42,7 @@ bench-analysis-instructions: deps ## instructions per payload under callgrind, A
 # on and --no-analysis), nginx proxy_pass and ddapm-test-agent; small/medium/large payloads (~9 min):
 # max throughput, p99 at a fixed rate, CPU per request at a paced rate (PACED_RATE, default 1,000/s).
 # Table in Benchmarks/.build/proxy-results.md; knobs (see Benchmarks/harness/run.sh): DURATION,
-# CONNECTIONS, MIXES, PATHS, PACED_RATE, FIXED_RATES, SCRATCH_PATH, BIN=path/to/trace-compat (no build).
+# CONNECTIONS, MIXES, PATHS, PACED_RATE, FIXED_RATES, CALIBRATE_ON=tc|nginx, SCRATCH_PATH, BIN=path/to/trace-compat (no build).
 bench-proxy: ## proxy overhead vs direct, nginx and the test agent (release build, loopback, ~9 min)
 	Benchmarks/harness/run.sh
 

@@ -420,15 +420,17 @@ class Harness:
         return out
 
     def calibrate(self, mix, paths):
-        """Half of trace-compat's (analysis on) max on this mix, measured on its own before the
-        measured runs: the fixed rate then does not depend on which paths run, nor in which order."""
+        """Half of one path's max on this mix (--calibrate-on: trace-compat with analysis, or nginx:
+        issue 12 asks for every payload analysed at half of nginx's max), measured on its own before
+        the measured runs: the fixed rate then does not depend on which paths run, nor in which order."""
+        kind = self.a.calibrate_on
         stub, stub_port = self.stub(record_sha=False)
-        proc, port, _ = self.intermediary("tc", stub_port)
+        proc, port, _ = self.intermediary(kind, stub_port)
         self.replay(paths, port, count=warm_count(mix), connections=self.a.connections, verify=False)
         r = self.replay(paths, port, duration=self.a.calibration_duration, connections=self.a.connections, verify=False)
         stop(proc)
         stop(stub)
-        return r.requests_per_second / 2, f"½ of tc's max in a {self.a.calibration_duration} s calibration run ({r.requests_per_second:,.0f} req/s)"
+        return r.requests_per_second / 2, f"½ of {kind}'s max in a {self.a.calibration_duration} s calibration run ({r.requests_per_second:,.0f} req/s)"
 
     # --- integrity pass ------------------------------------------------------------------------
     def integrity(self, mixes, kinds):
@@ -620,7 +622,7 @@ def tables(rows, integrity, rates, meta):
     for mix, r in rates.items():
         out.append(f"| {mix} | {r.mean_request_bytes / 1e3:,.1f} kB | {fmt(r.fixed)} | {r.fixed_source} | {fmt(r.paced)} | {r.paced_rule} |")
     out.append("")
-    out.append("### Throughput (as fast as possible) and latency at the fixed rate (half of trace-compat's max)\n")
+    out.append("### Throughput (as fast as possible) and latency at the fixed rate (see the rates above)\n")
     out.append("| mix | path | req/s | MB/s | spans/s | × direct | × nginx | CPU µs/request at max | fixed rate req/s | p50 ms | p99 ms | p99.9 ms | added p99 vs direct ms | peak RSS MB | errors | lost/altered | load |")
     out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
     for mix in rates:
@@ -717,6 +719,8 @@ def main():
     ap.add_argument("--connections", type=int, default=4)
     ap.add_argument("--rate-connections", type=int, default=8)
     ap.add_argument("--integrity-count", type=int, default=200)
+    ap.add_argument("--calibrate-on", choices=("tc", "nginx"), default="tc",
+                    help="the path whose max (halved) sets the fixed rates when --fixed-rates does not")
     ap.add_argument("--paced-rate", type=float, default=1000)
     ap.add_argument("--paced-mbps", type=float, default=200, help="a mix's paced rate is lowered to stay under this many MB/s")
     ap.add_argument("--fixed-rates", default="", help="mix=req/s,… instead of calibrating (e.g. to compare two builds at the same rates)")

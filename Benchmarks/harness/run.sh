@@ -8,8 +8,8 @@
 # Knobs (environment): DURATION=10 CONNECTIONS=4 RATE_CONNECTIONS=8 MIXES=small,medium,large
 #                      PATHS=tc,direct,tc-noan,tc-low,nginx,testagent FIXTURES=../shared/fixtures
 #                      PACED_RATE=1000 (req/s of the CPU-per-request runs) PACED_MBPS=200 (caps it for big payloads)
-#                      FIXED_RATES=small=N,medium=N,large=N (latency rates; default: ½ of trace-compat's max,
-#                        calibrated before the measured runs)  NGINX_WORKERS=2
+#                      FIXED_RATES=small=N,medium=N,large=N (latency rates; default: ½ of the max of CALIBRATE_ON,
+#                        calibrated before the measured runs)  CALIBRATE_ON=tc|nginx (default tc)  NGINX_WORKERS=2
 #                      BIN=/path/to/trace-compat  benchmark that binary as is (no build), e.g. an older build
 #                      REPLAY=/path/to/trace-replay  the load generator (default: built from this tree)
 set -euo pipefail
@@ -64,5 +64,6 @@ python3 Benchmarks/harness/proxy_bench.py --binary "$BIN" --replay "$REPLAY" --n
     --fixtures "$FIXTURES" --large "$WORK/large" --out "$OUT" --meta "$META" \
     --duration "${DURATION:-10}" --connections "${CONNECTIONS:-4}" --rate-connections "${RATE_CONNECTIONS:-8}" \
     --paced-rate "${PACED_RATE:-1000}" --paced-mbps "${PACED_MBPS:-200}" --fixed-rates "${FIXED_RATES:-}" \
+    --calibrate-on "${CALIBRATE_ON:-tc}" \
     --nginx-workers "${NGINX_WORKERS:-2}" \
     --mixes "${MIXES:-small,medium,large}" --paths "${PATHS:-tc,direct,tc-noan,tc-low,nginx,testagent}"
