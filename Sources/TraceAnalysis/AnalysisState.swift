@@ -493,7 +493,8 @@ struct AnalysisState {
         if !app.tracerVersion.isEmpty { summary.tracerVersions[app.tracerVersion] = 1 }
         if !app.languageVersion.isEmpty { summary.pythonVersions[app.languageVersion] = 1 }
         let config = message.effectiveConfiguration
-        if let api = config["DD_TRACE_API_VERSION"] { summary.configuredAPIVersion = api.value }
+        // Reported only when set: telemetry says "" (or null) for "unset", which the report omits.
+        if let api = config["DD_TRACE_API_VERSION"], !api.value.isEmpty { summary.configuredAPIVersion = api.value }
         pending.services[service, default: ServiceSummary()].merge(summary)
         /// Telemetry findings belong to the app that sent the message.
         func add(_ finding: Finding) {
