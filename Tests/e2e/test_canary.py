@@ -125,5 +125,6 @@ def test_prediction_beside_measurement_in_every_format(canary):
     assert "V4-DJANGO-MINIMAL database" in canary.markdown
     assert canary.html.count('<tr data-change="gone">') == 3
     total = sum(f["count"] for f in findings)
-    lines = [ln for ln in canary.metrics.splitlines() if 'rule="V4-CANARY-DIFF"' in ln and not ln.startswith("#")]
+    lines = [ln for ln in canary.metrics.splitlines()
+             if ln.startswith("trace_compat_findings_total{") and 'rule="V4-CANARY-DIFF"' in ln]
     assert lines and float(lines[0].rsplit(" ", 1)[1]) == total, (lines, total)
