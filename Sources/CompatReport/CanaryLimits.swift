@@ -12,6 +12,11 @@ public enum CanaryLimits {
     /// Meta keys and metrics keys counted per operation, each. 128: ddtrace's integrations set 10
     /// to 40 keys per span; user tags add a few; keys made from request data go to "other".
     public static let keys = 128
+    /// Key sets remembered per operation, for meta and for metrics, by the analyzer that counts
+    /// keys per set (`CanaryAccumulator`). 16: an integration's spans carry one to a few sets
+    /// (with or without an error, a route, a peer); beyond, keys are counted one by one (exact,
+    /// slower).
+    public static let keySets = 16
     /// Rows of the comparison per application. 200: beyond it the report says how many more.
     public static let diffRows = 200
 }

@@ -212,7 +212,8 @@ public struct ServiceSummary: Codable, Sendable, Equatable {
     public var tracerVersions: [String: Int] = [:]
     public var pythonVersions: [String: Int] = [:]
     public var apiVersions: [String: Int] = [:]
-    /// `DD_TRACE_API_VERSION` as telemetry reported it (`v0.4`, `v0.5`, or "" when unset).
+    /// `DD_TRACE_API_VERSION` as telemetry reported it (`v0.4`, `v0.5`); nil when it was not set
+    /// (telemetry reports "" or null) or no telemetry came: the report never carries "".
     public var configuredAPIVersion: String?
     /// The `openai` package version from telemetry `app-dependencies-loaded` (V4-OPENAI-STREAM's
     /// confidence depends on it).
@@ -237,7 +238,7 @@ public struct ServiceSummary: Codable, Sendable, Equatable {
         tracerVersions.add(o.tracerVersions)
         pythonVersions.add(o.pythonVersions)
         apiVersions.add(o.apiVersions)
-        if let c = o.configuredAPIVersion { configuredAPIVersion = c }
+        if let c = o.configuredAPIVersion, !c.isEmpty { configuredAPIVersion = c }
         if let v = o.openAIVersion { openAIVersion = v }
     }
 }

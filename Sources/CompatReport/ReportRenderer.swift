@@ -77,11 +77,10 @@ enum Wording {
     }
 
     /// `DD_TRACE_API_VERSION` as telemetry reported it, the same words for every application:
-    /// telemetry reports "" when the setting is unset, and nothing when no telemetry came.
+    /// the report carries it only when it was set (an older report's "" reads as not set).
     static func configuredAPI(_ s: ServiceSummary) -> String {
         switch s.configuredAPIVersion {
-        case nil: "not reported (no telemetry)"
-        case ""?: "unset (ddtrace's default)"
+        case nil, ""?: "not set (ddtrace's default)"
         case let v?: v
         }
     }

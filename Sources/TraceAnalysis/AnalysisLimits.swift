@@ -16,6 +16,14 @@ public enum AnalysisLimits {
     /// distinct queries of a few apps; 64 KiB; cleared when full, so hostile traffic costs only
     /// the normalising it would cost anyway.
     public static let shapesCached = 4096
+    /// Metrics keys whose V4-TAG-NUMERIC verdict is remembered (`AnalysisState.metricVerdicts`).
+    /// 4,096: ddtrace and the integrations write a few dozen; cleared when full, so keys made
+    /// from request data cost only the judging they would cost anyway.
+    public static let metricVerdictsCached = 4096
+    /// Request tallies (app, format, tracer and Python version) kept before they are folded into
+    /// the pending services (`AnalysisState.requestTallies`, searched linearly). 64: a node's
+    /// apps times their versions; beyond, they are folded early, nothing is lost.
+    public static let requestTallies = 64
     /// Other languages counted by name between two hand-overs (the header is the client's text).
     public static let languages = 16
 }

@@ -35,10 +35,11 @@ struct AnalysisState {
     /// Everything folded since the last hand-over as one batch (nil when nothing), and a fresh start.
     mutating func takeBatch() -> Report? {
         lastHandOver = DispatchTime.now().uptimeNanoseconds
+        foldRequestTallies()
         for app in apps where app.spans > 0 {
             pending.services[app.name, default: ServiceSummary()].spans += app.spans
         }
-        appSlots.removeAll(keepingCapacity: true)
+        appSlots.removeAll()
         apps.removeAll(keepingCapacity: true)
         if let canaryApps = canary.take() { pending.canary = canaryApps }
         guard pending != Report() || !table.isEmpty || !internalTable.isEmpty else { return nil }
@@ -57,13 +58,20 @@ struct AnalysisState {
     var strings = StringCache()
     var shape = ResourceShape()
     /// Raw resource hash → normalised resource hash (bounded: cleared when full).
-    var shapes: [UInt64: UInt64] = [:]
+    var shapes = HashIndex(capacity: 1024)
     /// Apps seen since the last hand-over: hash of the name → slot in `apps`.
-    var appSlots: [UInt64: Int] = [:]
+    var appSlots = HashIndex(capacity: 64)
     var apps: [App] = []
     /// Slots of the apps of the current payload (for its per-request counts and header findings).
     var payloadApps: [Int] = []
     var lastHandOver: UInt64 = DispatchTime.now().uptimeNanoseconds
+    /// Requests per (app, format, tracer and Python version) since the last fold.
+    var requestTallies: [RequestTally] = []
+    /// The version headers last seen and what they mean (see `analyzeTraces`).
+    var headerVerdicts: (tracer: String, python: String, major: (name: String, hash: UInt64)?, pythonUnsupported: Bool, tracerBehind: Bool)
+        = ("", "", nil, false, false)
+    /// V4-TAG-NUMERIC's verdict per metrics key (`shortHash`): 1 a user key, 2 a key ddtrace writes.
+    var metricVerdicts = HashIndex(capacity: 256)
     /// Twin bookkeeping for V4-DJANGO-MINIMAL within one trace.
     var dbSpans: [DBSpan] = []
     var driverSpans: [DriverSpan] = []
@@ -76,6 +84,7 @@ struct AnalysisState {
     var traceSerial = 0
 
     struct App { var name: String; var hash: UInt64; var spans: Int; var inPayload: Bool }
+    struct RequestTally { var app: String; var appHash: UInt64; var format: TraceFormat; var tracer: String; var python: String; var requests: Int }
     struct DBSpan { var spanID: UInt64; var parentID: UInt64; var name: UInt64; var resource: UInt64; var slot: Int }
     struct DriverSpan { var spanID: UInt64; var parentID: UInt64; var name: UInt64; var resource: UInt64 }
 
@@ -189,7 +198,16 @@ struct AnalysisState {
         driverSpans.removeAll(keepingCapacity: true)
 
         var currentTrace = -1
-        canaryMajor = request.header("Datadog-Meta-Tracer-Version").flatMap(V4CanaryDiffRule.major(ofTracerVersion:)).map { ($0, byteHash($0)) }
+        let tracer = request.header("Datadog-Meta-Tracer-Version") ?? ""
+        let python = request.header("Datadog-Meta-Lang-Version") ?? ""
+        // What the version headers mean, worked out once per distinct pair (they repeat on every
+        // payload of an app): the canary's major version and the header rules' verdicts.
+        if tracer != headerVerdicts.tracer || python != headerVerdicts.python {
+            let major = V4CanaryDiffRule.major(ofTracerVersion: tracer).map { ($0, byteHash($0)) }
+            headerVerdicts = (tracer, python, major, !python.isEmpty && V4PythonRule.isUnsupported(python),
+                              !tracer.isEmpty && V4TracerRule.isBehind(tracer))
+        }
+        canaryMajor = headerVerdicts.major
         // The spans' own time window: what the report's started_at / updated_at and the header
         // findings use, so that an audit of old captures shows when the traffic happened, not
         // when the files were copied (receivedAt is then a file time).
@@ -239,21 +257,16 @@ struct AnalysisState {
         }
         seen(first, last)
 
-        let tracer = request.header("Datadog-Meta-Tracer-Version") ?? ""
-        let python = request.header("Datadog-Meta-Lang-Version") ?? ""
         // The header rules that fire for this request (usually none: nothing allocated then).
         var headerFindings: [(RuleID, String, String)] = []
-        if !python.isEmpty && V4PythonRule.isUnsupported(python) { headerFindings.append((.python, "Datadog-Meta-Lang-Version", python)) }
-        if !tracer.isEmpty && V4TracerRule.isBehind(tracer) { headerFindings.append((.tracer, "Datadog-Meta-Tracer-Version", tracer)) }
+        if headerVerdicts.pythonUnsupported { headerFindings.append((.python, "Datadog-Meta-Lang-Version", python)) }
+        if headerVerdicts.tracerBehind { headerFindings.append((.tracer, "Datadog-Meta-Tracer-Version", tracer)) }
         for slot in payloadApps {
             apps[slot].inPayload = false
             let app = apps[slot]
-            // Per request and app: which API, tracer and Python it used.
-            var s = pending.services[app.name] ?? ServiceSummary()
-            s.apiVersions[format.rawValue, default: 0] += 1
-            if !tracer.isEmpty { s.tracerVersions[tracer, default: 0] += 1 }
-            if !python.isEmpty { s.pythonVersions[python, default: 0] += 1 }
-            pending.services[app.name] = s
+            // Per request and app: which API, tracer and Python it used (tallied, folded into
+            // the services at the hand-over).
+            tallyRequest(app: app, format: format, tracer: tracer, python: python)
             for (rule, header, value) in headerFindings {
                 table.hit(FindingTable.Key(rule: rule.index, kind: 0, app: app.hash, service: app.hash, operation: 0, resource: 0, key: byteHash(value)),
                           first: first, last: last,
@@ -264,6 +277,30 @@ struct AnalysisState {
         }
     }
 
+    /// Counts one request of `app` with these versions in `requestTallies`; when the tallies are
+    /// full (`AnalysisLimits.requestTallies`), they are folded into `pending` first.
+    mutating func tallyRequest(app: App, format: TraceFormat, tracer: String, python: String) {
+        for i in requestTallies.indices where requestTallies[i].appHash == app.hash && requestTallies[i].format == format
+            && requestTallies[i].tracer == tracer && requestTallies[i].python == python {
+            requestTallies[i].requests += 1
+            return
+        }
+        if requestTallies.count >= AnalysisLimits.requestTallies { foldRequestTallies() }
+        requestTallies.append(RequestTally(app: app.name, appHash: app.hash, format: format, tracer: tracer, python: python, requests: 1))
+    }
+
+    /// Adds the request tallies to the pending services.
+    mutating func foldRequestTallies() {
+        for t in requestTallies {
+            var s = pending.services[t.app] ?? ServiceSummary()
+            s.apiVersions[t.format.rawValue, default: 0] += t.requests
+            if !t.tracer.isEmpty { s.tracerVersions[t.tracer, default: 0] += t.requests }
+            if !t.python.isEmpty { s.pythonVersions[t.python, default: 0] += t.requests }
+            pending.services[t.app] = s
+        }
+        requestTallies.removeAll(keepingCapacity: true)
+    }
+
     /// The slot of the app named `name` (hash `hash`), counted as "other" beyond `limits.apps`.
     @inline(__always)
     mutating func appSlot(_ name: ByteView, hash: UInt64) -> Int {
@@ -272,11 +309,11 @@ struct AnalysisState {
         if apps.count >= store.limits.apps {
             n = ReportLimits.other
             h = byteHash(ReportLimits.other)
-            if let slot = appSlots[h] { appSlots[hash] = slot; return slot }
+            if let slot = appSlots[h] { appSlots.set(hash, slot); return slot }
         }
         apps.append(App(name: n, hash: h, spans: 0, inPayload: false))
-        appSlots[h] = apps.count - 1
-        appSlots[hash] = apps.count - 1
+        appSlots.set(h, apps.count - 1)
+        appSlots.set(hash, apps.count - 1)
         return apps.count - 1
     }
 
@@ -297,8 +334,12 @@ struct AnalysisState {
         let spanID = span.spanID
         let redact = store.redact
         reprs.removeAll(keepingCapacity: true)
+        // The canary profile's key sets, summed in the walks the rules make anyway.
+        let profiling = canaryMajor != nil
+        var metaKeys = CanaryAccumulator.KeySignature(), metricKeys = CanaryAccumulator.KeySignature()
 
         span.meta.forEach { k, v in
+            if profiling { metaKeys.add(k) }
             if k.count > 9 && k[0] == UInt8(ascii: "_") && k.equals("_dd.base_service") { baseService = v; return }
             switch k.count {
             case 9 where k.equals("component"): component = v; return
@@ -320,10 +361,6 @@ struct AnalysisState {
             payloadApps.append(slot)
         }
         let app = apps[slot]
-        if let major = canaryMajor {
-            canary.add(span, app: app.name, appHash: app.hash, major: major.name, majorHash: major.hash, trace: traceSerial,
-                       component: component, strings: &strings)
-        }
 
         for (k, v, match) in reprs {
             record(.tagRepr, kind: UInt8(truncatingIfNeeded: PythonRepr.Kind.allCases.firstIndex(of: match.kind)!), app: app,
@@ -338,7 +375,16 @@ struct AnalysisState {
 
         if !span.metrics.isEmpty {
             span.metrics.forEach { k, number in
-                guard V4TagNumericRule.judge(key: k) else { return }
+                let h = shortHash(k)
+                if profiling { metricKeys.add(hash: h) }
+                // The verdict per key is cached: the same few dozen keys repeat on every span.
+                let verdict: Int
+                if let known = metricVerdicts[h] { verdict = known } else {
+                    verdict = V4TagNumericRule.judge(key: k) ? 1 : 2
+                    if metricVerdicts.count >= AnalysisLimits.metricVerdictsCached { metricVerdicts.removeAll() }
+                    metricVerdicts.set(h, verdict)
+                }
+                guard verdict == 1 else { return }
                 record(.tagNumeric, kind: 0, app: app, service: service, operation: .empty, resource: .empty, key: k, time: time,
                        make: { s, _, _, key in
                            Finding(rule: .tagNumeric, service: s, key: key, firstSeen: time, app: app.name)
@@ -347,6 +393,11 @@ struct AnalysisState {
                                         excerpt: redact ? nil : Sample.excerpt(of: Analyzer.numberText(number.value)),
                                         operation: name.string) })
             }
+        }
+
+        if let major = canaryMajor {
+            canary.add(span, app: app.name, appHash: app.hash, major: major.name, majorHash: major.hash, trace: traceSerial,
+                       component: component, meta: metaKeys, metrics: metricKeys, strings: &strings)
         }
 
         if !span.metaStruct.isEmpty {
@@ -430,13 +481,13 @@ struct AnalysisState {
             // The normalised hash of a raw resource seen before (the same queries repeat).
             let raw = byteHash(resource)
             if let known = shapes[raw] {
-                rh = known
+                rh = UInt64(bitPattern: Int64(known))
             } else {
                 shape.normalise(resource)
                 shaped = true
                 rh = shape.bytes.withUnsafeBytes { byteHash(ByteView($0)) }
-                if shapes.count >= AnalysisLimits.shapesCached { shapes.removeAll(keepingCapacity: true) }
-                shapes[raw] = rh
+                if shapes.count >= AnalysisLimits.shapesCached { shapes.removeAll() }
+                shapes.set(raw, Int(Int64(bitPattern: rh)))
             }
         }
         let k = FindingTable.Key(rule: rule.index, kind: kind, app: app.hash, service: sh, operation: oh, resource: rh, key: kh)
@@ -493,7 +544,8 @@ struct AnalysisState {
         if !app.tracerVersion.isEmpty { summary.tracerVersions[app.tracerVersion] = 1 }
         if !app.languageVersion.isEmpty { summary.pythonVersions[app.languageVersion] = 1 }
         let config = message.effectiveConfiguration
-        if let api = config["DD_TRACE_API_VERSION"] { summary.configuredAPIVersion = api.value }
+        // Reported only when set: telemetry says "" (or null) for "unset", which the report omits.
+        if let api = config["DD_TRACE_API_VERSION"], !api.value.isEmpty { summary.configuredAPIVersion = api.value }
         pending.services[service, default: ServiceSummary()].merge(summary)
         /// Telemetry findings belong to the app that sent the message.
         func add(_ finding: Finding) {

@@ -4,35 +4,97 @@ import TracePayload
 
 /// The canary profiles (V4-CANARY-DIFF) one analyzer folds between two hand-overs: per
 /// application and tracer major version, traces, spans per operation and the meta / metrics keys
-/// on them, keyed by hashes so that a known operation and key cost a lookup and no allocation.
+/// on them, keyed by hashes so that a known operation and key set cost a lookup and no allocation.
+///
+/// Keys are counted by **key set**, not key by key: the spans of one operation nearly always carry
+/// the same keys (an integration writes the same tags on every span), so the analyzer's one meta
+/// walk and one metrics walk sum the keys' `byteHash` (`KeySignature`) and a span whose set was
+/// seen before costs one comparison per set held and an increment. The keys themselves are read
+/// (a second walk) only for a set not seen before; at the hand-over each set's span count is added
+/// to each of its keys, which gives exactly the per-key counts a per-key walk gives. Counting key
+/// by key on every span (a hash lookup per key, a second walk of every map) doubled the analysis
+/// (Benchmarks/RESULTS.md "Analysis").
 ///
 /// Bounded per hand-over by `CanaryLimits` (operations and keys beyond go to "other", as the
-/// store does); applications are the analyzer's bounded app slots.
+/// store does; key sets beyond `CanaryLimits.keySets` per operation are counted key by key);
+/// applications are the analyzer's bounded app slots.
 struct CanaryAccumulator {
+    /// The order-independent signature of a span's key set: the sum of its keys' `byteHash`, and
+    /// the number of keys. Two different sets colliding on all 64 bits of the sum and on the count
+    /// is as negligible as the 64-bit key hashes the rest of the analysis groups by.
+    struct KeySignature: Equatable {
+        var sum: UInt64 = 0
+        var count = 0
+
+        @inline(__always)
+        mutating func add(_ key: ByteView) { add(hash: shortHash(key)) }
+
+        /// Adds a key by its `shortHash`, when the walk has it already.
+        @inline(__always)
+        mutating func add(hash: UInt64) { sum &+= hash; count &+= 1 }
+    }
+
     struct Operation {
         var op: CanaryOperation
         var meta = Keys()
         var metrics = Keys()
     }
-    /// Keys counted by hash, in first-seen order; beyond `CanaryLimits.keys`, in key "other".
+
+    /// One key set of an operation: the slots of its keys in `Keys.counts` and the spans seen with it.
+    struct KeySet {
+        var signature: KeySignature
+        var slots: [Int]
+        var spans: Int
+    }
+
+    /// Keys counted in first-seen order (beyond `CanaryLimits.keys`, in key "other"): by key set,
+    /// or key by key once an operation has more than `CanaryLimits.keySets` sets.
     struct Keys {
         var index: [UInt64: Int] = [:]
         var counts: [(String, Int)] = []
+        var sets: [KeySet] = []
 
+        /// Counts one span whose keys have `signature`; `walk` visits the keys, and is called only
+        /// for a set not seen before.
         @inline(__always)
-        mutating func count(_ k: ByteView) {
+        mutating func count(_ signature: KeySignature, walk: ((ByteView) -> Void) -> Void) {
+            if signature.count == 0 { return }
+            for i in sets.indices where sets[i].signature == signature {
+                sets[i].spans += 1
+                return
+            }
+            if sets.count < CanaryLimits.keySets {
+                var slots: [Int] = []
+                slots.reserveCapacity(signature.count)
+                walk { slots.append(slot($0)) }
+                sets.append(KeySet(signature: signature, slots: slots, spans: 1))
+            } else {
+                walk { let s = slot($0); counts[s].1 += 1 }
+            }
+        }
+
+        /// The slot of key `k` in `counts` (added with count 0 when new, or "other" when full).
+        mutating func slot(_ k: ByteView) -> Int {
             let h = byteHash(k)
-            if let i = index[h] { counts[i].1 += 1; return }
+            if let i = index[h] { return i }
             if counts.count < CanaryLimits.keys {
                 index[h] = counts.count
-                counts.append((k.string, 1))
-            } else {
-                let other = byteHash(ReportLimits.other)
-                if let i = index[other] { index[h] = i; counts[i].1 += 1; return }
-                index[other] = counts.count
-                index[h] = counts.count
-                counts.append((ReportLimits.other, 1))
+                counts.append((k.string, 0))
+                return counts.count - 1
             }
+            let other = byteHash(ReportLimits.other)
+            if let i = index[other] { index[h] = i; return i }
+            index[other] = counts.count
+            index[h] = counts.count
+            counts.append((ReportLimits.other, 0))
+            return counts.count - 1
+        }
+
+        /// Every key with its number of spans.
+        func totals() -> [(String, Int)] {
+            var totals = counts
+            for set in sets { for s in set.slots { totals[s].1 += set.spans } }
+            return totals
         }
     }
     struct Profile {
@@ -41,68 +103,82 @@ struct CanaryAccumulator {
         var traces = 0
         var spans = 0
         var lastTrace = -1
-        var index: [UInt64: Int] = [:]
-        var operations: [Operation] = []
+        /// Operations of this profile (bounded by `CanaryLimits.operations`), and its "other" one.
+        var operations = 0
+        var other: Int?
     }
-    var slots: [UInt64: Int] = [:]
+    /// Profiles by hash of (app, major), operations of every profile in one array by hash of
+    /// (profile, service, name, type, component): one level of nesting, open-addressed lookups.
+    var profileIndex = HashIndex(capacity: 8)
+    var operationIndex = HashIndex(capacity: 256)
     var profiles: [Profile] = []
+    var operations: [(profile: Int, value: Operation)] = []
+    /// The profile of the previous span (consecutive spans nearly always share app and version).
+    private var last: (hash: UInt64, slot: Int)?
 
     var isEmpty: Bool { profiles.isEmpty }
 
     /// Counts one span of `app` (hash `appHash`) under tracer `major`, in trace number `trace`
-    /// (unique across payloads).
+    /// (unique across payloads); `meta` and `metrics` are the signatures of its key sets, summed
+    /// in the analyzer's own walks.
     @inline(__always)
     mutating func add(_ span: borrowing SpanView, app: String, appHash: UInt64, major: String, majorHash: UInt64, trace: Int,
-                      component: ByteView, strings: inout StringCache) {
-        let ph = appHash &* 31 &+ majorHash
+                      component: ByteView, meta: KeySignature, metrics: KeySignature, strings: inout StringCache) {
+        let ph = hashMix(appHash ^ majorHash &* 31)
         let p: Int
-        if let s = slots[ph] { p = s } else {
+        if let l = last, l.hash == ph { p = l.slot } else if let s = profileIndex[ph] { p = s; last = (ph, s) } else {
             p = profiles.count
             profiles.append(Profile(app: app, major: major))
-            slots[ph] = p
+            profileIndex.set(ph, p)
+            last = (ph, p)
         }
         if profiles[p].lastTrace != trace { profiles[p].traces += 1; profiles[p].lastTrace = trace }
         profiles[p].spans += 1
         let service = span.service, name = span.name, type = span.type
-        let sh = byteHash(service), nh = byteHash(name), th = byteHash(type), ch = byteHash(component)
-        var oh = sh &* 31 &+ nh
-        oh = (oh &* 31 &+ th) &* 31 &+ ch
+        var oh = hashMix(ph ^ shortHash(service))
+        oh = hashMix(oh ^ shortHash(name))
+        oh = hashMix(oh ^ shortHash(type))
+        oh = hashMix(oh ^ shortHash(component))
         let o: Int
-        if let i = profiles[p].index[oh] { o = i } else if profiles[p].operations.count < CanaryLimits.operations {
-            o = profiles[p].operations.count
-            profiles[p].operations.append(Operation(op: CanaryOperation(
-                service: strings.string(service, hash: sh), name: strings.string(name, hash: nh),
-                type: strings.string(type, hash: th), component: strings.string(component, hash: ch))))
-            profiles[p].index[oh] = o
+        if let i = operationIndex[oh] { o = i } else if profiles[p].operations < CanaryLimits.operations {
+            o = operations.count
+            operations.append((p, Operation(op: CanaryOperation(
+                service: strings.string(service, hash: byteHash(service)), name: strings.string(name, hash: byteHash(name)),
+                type: strings.string(type, hash: byteHash(type)), component: strings.string(component, hash: byteHash(component))))))
+            profiles[p].operations += 1
+            operationIndex.set(oh, o)
         } else {
-            let other = byteHash(ReportLimits.other)
-            if let i = profiles[p].index[other] { o = i } else {
-                o = profiles[p].operations.count
-                profiles[p].operations.append(Operation(op: CanaryOperation(service: ReportLimits.other, name: ReportLimits.other, type: "", component: "")))
-                profiles[p].index[other] = o
+            if let i = profiles[p].other { o = i } else {
+                o = operations.count
+                operations.append((p, Operation(op: CanaryOperation(service: ReportLimits.other, name: ReportLimits.other, type: "", component: ""))))
+                profiles[p].other = o
             }
-            profiles[p].index[oh] = o
+            operationIndex.set(oh, o)
         }
-        profiles[p].operations[o].op.spans += 1
-        span.meta.forEach { k, _ in profiles[p].operations[o].meta.count(k) }
-        span.metrics.forEach { k, _ in profiles[p].operations[o].metrics.count(k) }
+        operations[o].value.op.spans += 1
+        let tags = span.meta, numbers = span.metrics
+        operations[o].value.meta.count(meta) { visit in tags.forEach { k, _ in visit(k) } }
+        operations[o].value.metrics.count(metrics) { visit in numbers.forEach { k, _ in visit(k) } }
     }
 
     /// What was folded, as the report's canary section, and a fresh start; nil when nothing.
     mutating func take() -> [String: CanaryApp]? {
+        last = nil
         guard !profiles.isEmpty else { return nil }
+        var folded = profiles.map { CanaryProfile(traces: $0.traces, spans: $0.spans) }
+        for (p, var o) in operations {
+            for (k, n) in o.meta.totals() where n > 0 { o.op.meta[k, default: 0] += n }
+            for (k, n) in o.metrics.totals() where n > 0 { o.op.metrics[k, default: 0] += n }
+            folded[p].operations.append(o.op)
+        }
         var out: [String: CanaryApp] = [:]
-        for p in profiles {
-            var profile = CanaryProfile(traces: p.traces, spans: p.spans)
-            for var o in p.operations {
-                for (k, n) in o.meta.counts { o.op.meta[k, default: 0] += n }
-                for (k, n) in o.metrics.counts { o.op.metrics[k, default: 0] += n }
-                profile.operations.append(o.op)
-            }
+        for (p, profile) in zip(profiles, folded) {
             out[p.app, default: CanaryApp()].versions[p.major, default: CanaryProfile()].absorb(profile)
         }
-        slots.removeAll(keepingCapacity: true)
+        profileIndex.removeAll()
+        operationIndex.removeAll()
         profiles.removeAll(keepingCapacity: true)
+        operations.removeAll(keepingCapacity: true)
         return out
     }
 }

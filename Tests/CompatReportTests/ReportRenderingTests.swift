@@ -36,7 +36,7 @@ import Testing
         shop.spans = 100
         shop.apiVersions = ["v0.4": 8]
         shop.tracerVersions = ["3.19.9": 8]
-        shop.configuredAPIVersion = ""
+        shop.configuredAPIVersion = "v0.4"
         r.services["shop"] = shop
         var other = ServiceSummary()
         other.spans = 5
@@ -128,11 +128,26 @@ import Testing
     @Test func servicesSayWhatTheyCountAndTheSettingUniformly() {
         let r = Self.shop()
         let md = ReportRenderer.markdown(r)
-        #expect(md.contains("| shop | 100 | 3.19.9 (8 requests) | — | v0.4 (8 requests) | unset (ddtrace's default) |"))
-        #expect(md.contains("| worker | 5 | — | — | v0.5 (1 request) | not reported (no telemetry) |"))
+        #expect(md.contains("| shop | 100 | 3.19.9 (8 requests) | — | v0.4 (8 requests) | v0.4 |"))
+        #expect(md.contains("| worker | 5 | — | — | v0.5 (1 request) | not set (ddtrace's default) |"))
         #expect(md.contains("`_dd.base_service`"))
         let html = ReportRenderer.html(r)
         #expect(Self.count("<td data-label=\"DD_TRACE_API_VERSION\">", in: html) == 2)
+        #expect(Self.count("<td data-label=\"DD_TRACE_API_VERSION\">not set (ddtrace&#39;s default)</td>", in: html) == 1)
+    }
+
+    /// An unset DD_TRACE_API_VERSION is absent from the JSON (never ""), reads "not set" on every
+    /// screen, and an older report's "" merges as absent.
+    @Test func unsetAPIVersionIsAbsentEverywhere() throws {
+        var old = Report()
+        var s = ServiceSummary()
+        s.configuredAPIVersion = ""
+        old.services["legacy"] = s
+        let merged = Report().merged(with: old)
+        #expect(merged.services["legacy"]?.configuredAPIVersion == nil)
+        let json = String(decoding: ReportRenderer.json(merged), as: UTF8.self)
+        #expect(!json.contains("configured_api_version"))
+        #expect(ReportRenderer.markdown(old).contains("| not set (ddtrace's default) |"))
     }
 
     @Test func markdownGivesEachFixOnce() {

@@ -197,6 +197,18 @@ func judge(_ requests: CapturedRequest...) -> Report {
         #expect(r.services["api"]?.configuredAPIVersion == "v0.5")
     }
 
+    @Test func unsetAPIVersionIsNotReported() {
+        for value in ["null", "\"\""] {
+            let r = judge(telemetry("""
+            {"request_type":"app-started","tracer_time":1700000000,
+             "application":{"service_name":"api","language_name":"python","language_version":"3.11.7","tracer_version":"3.19.9"},
+             "payload":{"configuration":[{"name":"DD_TRACE_API_VERSION","value":\(value),"origin":"default","seq_id":1}]}}
+            """))
+            #expect(r.traffic.telemetryMessages == 1)
+            #expect(r.services["api"] != nil && r.services["api"]?.configuredAPIVersion == nil, "\(value)")
+        }
+    }
+
     @Test func telemetryWithDefaultsIsQuiet() throws {
         // The real telemetry of the fixtures: 3.11, 3.19.9, defaults everywhere.
         let path = Fixtures.root + "/django-full-v04/002-POST-telemetry_proxy_api_v2_apmtelemetry.body.json"
