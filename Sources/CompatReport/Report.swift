@@ -336,7 +336,7 @@ public struct Sample: Codable, Sendable, Equatable {
     /// The operation name of the span, when the finding groups several (V4-TAG-NUMERIC).
     public var operation: String?
 
-    public static let excerptLimit = 32
+    public static let excerptLimit = ValueExcerpt.limit
 
     public init(traceID: String, spanID: String, valueType: String? = nil, excerpt: String? = nil, operation: String? = nil) {
         self.traceID = traceID
@@ -352,18 +352,7 @@ public struct Sample: Codable, Sendable, Equatable {
     }
 
     /// A value cut to the excerpt limit (with an ellipsis when cut), control characters escaped.
-    public static func excerpt(of value: String) -> String {
-        // Fast path, the usual tag value: ASCII without line breaks (U+000A to U+000D), where one
-        // byte is one Character and nothing needs replacing (no grapheme walk, no new string).
-        let utf8 = value.utf8
-        if utf8.allSatisfy({ $0 < 0x80 && !(0x0A...0x0D).contains($0) }) {
-            guard utf8.count > excerptLimit else { return value }
-            return String(decoding: utf8.prefix(excerptLimit - 1), as: UTF8.self) + "…"
-        }
-        let clean = String(value.map { $0.isNewline ? "⏎" : $0 })
-        guard clean.count > excerptLimit else { return clean }
-        return String(clean.prefix(excerptLimit - 1)) + "…"
-    }
+    public static func excerpt(of value: String) -> String { ValueExcerpt.of(value) }
 }
 
 /// One line of the migration checklist.

@@ -1,4 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import MessagePack
+import TracePayload
 
 /// V4-DJANGO-MINIMAL — spans that v4's minimal Django tracing stops producing.
 ///
@@ -13,7 +21,7 @@ import MessagePack
 ///   its twin is a child span with the same name and resource from the driver integration.
 /// - cache: name `django.cache` (type `cache`, component `django`).
 /// - template: name `django.template.render` (type `template`, component `django`).
-public enum V4DjangoMinimalRule: CompatRule {
+public enum V4DjangoMinimalRule: SpanRule {
     public static let id = RuleID.djangoMinimal
     public static let severity = Severity.changes
     public static let confidence = Confidence.high
@@ -22,6 +30,40 @@ public enum V4DjangoMinimalRule: CompatRule {
     public static let evidence = "spans with component django-database, name django.cache or django.template.render"
     public static let reads: Set<WireSource> = [.spans]
     public static let summaryDetail = SummaryDetail.kinds(Kind.allCases.map(\.rawValue))
+    @inlinable public static var spanReads: SpanReads { [.component] }
+
+    /// One finding per (kind, service, normalised resource); database spans and their possible
+    /// driver twins are noted for `traceEnded`.
+    @inlinable
+    public static func judge<S: FindingSink>(_ facts: SpanFacts, into sink: inout S) {
+        let span = facts
+        if let kind = kind(name: span.name, type: span.type, component: facts.component) {
+            let slot = sink.record(id, kind: UInt8(truncatingIfNeeded: Kind.allCases.firstIndex(of: kind)!),
+                                   operation: span.name, resource: span.resource, key: .empty,
+                                   texts: { _ in FindingTexts(kind: kind.rawValue, fix: fix(for: kind), twinSeen: kind == .database ? 0 : nil) },
+                                   sample: { SampleTexts() })
+            if kind == .database {
+                sink.note(TraceNote(rule: id, spanID: span.spanID, parentID: span.parentID, name: span.name, resource: span.resource, group: slot))
+            }
+        } else if isDriverTwin(name: span.name, component: facts.component) {
+            sink.note(TraceNote(rule: id, spanID: span.spanID, parentID: span.parentID, name: span.name, resource: span.resource, group: -1))
+        }
+    }
+
+    /// Counts the trace's database spans whose driver twin (a parent or child with the same name
+    /// and resource from another component) was seen.
+    @inlinable
+    public static func traceEnded<S: FindingSink>(into sink: inout S) {
+        let notes = sink.traceNotes
+        guard notes.contains(where: { $0.rule == id && $0.group < 0 }) else { return }
+        for db in notes where db.rule == id && db.group >= 0 {
+            let twin = notes.contains {
+                $0.group < 0 && ($0.parentID == db.spanID || db.parentID == $0.spanID) && $0.rule == id
+                    && same($0.name, db.name) && same($0.resource, db.resource)
+            }
+            if twin { sink.addTwin(toGroup: db.group) }
+        }
+    }
 
     public enum Kind: String, Sendable, Codable, CaseIterable {
         case database, cache, template
@@ -60,6 +102,11 @@ public enum V4DjangoMinimalRule: CompatRule {
             if type.equals("template") { return .template }
         }
         return nil
+    }
+
+    @usableFromInline
+    static func same(_ a: ByteView, _ b: ByteView) -> Bool {
+        a.count == b.count && (a.count == 0 || memcmp(a.base.baseAddress!, b.base.baseAddress!, a.count) == 0)
     }
 
     /// True when `child` is the driver's twin of a django-database span: same operation name and

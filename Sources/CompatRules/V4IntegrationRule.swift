@@ -1,4 +1,5 @@
 import MessagePack
+import TracePayload
 
 /// V4-INTEGRATION — removed integrations.
 ///
@@ -7,7 +8,7 @@ import MessagePack
 /// and from span `meta.component` of those integrations." Spec revisions: `cassandra` is removed
 /// too, and the packages of removed integrations in telemetry `app-dependencies-loaded` are
 /// evidence at confidence medium when the integration is not seen enabled.
-public enum V4IntegrationRule: CompatRule {
+public enum V4IntegrationRule: SpanRule {
     public static let id = RuleID.integration
     public static let severity = Severity.breaks
     public static let confidence = Confidence.high
@@ -16,6 +17,16 @@ public enum V4IntegrationRule: CompatRule {
     public static let evidence = "telemetry app-integrations-change integrations[] enabled, span meta.component"
     public static let reads: Set<WireSource> = [.spans, .telemetry]
     public static let summaryDetail = SummaryDetail.names
+    @inlinable public static var spanReads: SpanReads { [.component] }
+
+    /// Spans of a removed integration (`meta.component`), per (service, operation, integration).
+    @inlinable
+    public static func judge<S: FindingSink>(_ facts: SpanFacts, into sink: inout S) {
+        guard let integration = removedIntegration(component: facts.component) else { return }
+        sink.record(id, kind: 1, operation: facts.name, resource: .empty, key: facts.component,
+                    texts: { _ in FindingTexts(key: integration, kind: "span", fix: fix(for: integration)) },
+                    sample: { SampleTexts() })
+    }
 
     /// Removed integration → what to use instead.
     public static let replacements: [String: String] = [

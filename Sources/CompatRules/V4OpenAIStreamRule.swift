@@ -1,4 +1,5 @@
 import MessagePack
+import TracePayload
 
 /// V4-OPENAI-STREAM — streamed OpenAI calls.
 ///
@@ -9,7 +10,7 @@ import MessagePack
 /// `meta.metadata` has `stream: true` … Report the services and models with streamed calls (or, APM
 /// only, with OpenAI spans) as "check that streamed calls pass include_usage", once per service and
 /// model."
-public enum V4OpenAIStreamRule: CompatRule {
+public enum V4OpenAIStreamRule: SpanRule {
     public static let id = RuleID.openAIStream
     public static let severity = Severity.check
     public static let confidence = Confidence.low
@@ -18,6 +19,17 @@ public enum V4OpenAIStreamRule: CompatRule {
     public static let evidence = "APM spans with component openai; LLM Observability spans with meta.metadata.stream true"
     public static let reads: Set<WireSource> = [.spans, .telemetry, .llmObs]
     public static let summaryDetail = SummaryDetail.services
+    @inlinable public static var spanReads: SpanReads { [.component, .openAIModel] }
+
+    /// OpenAI APM spans, once per (service, model).
+    @inlinable
+    public static func judge<S: FindingSink>(_ facts: SpanFacts, into sink: inout S) {
+        guard isOpenAISpan(component: facts.component) else { return }
+        sink.record(id, kind: 0, operation: .empty, resource: .empty, key: facts.model,
+                    texts: { s in FindingTexts(key: s.key.isEmpty ? nil : s.key, kind: "apm",
+                                               evidence: "OpenAI APM spans (the wire cannot show whether calls stream)") },
+                    sample: { SampleTexts(operation: facts.name.string) })
+    }
 
     /// The first `openai` release for which ddtrace sets `stream_options.include_usage` itself on
     /// chat-completion streams (spec revision "Installed packages").

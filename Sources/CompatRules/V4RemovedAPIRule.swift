@@ -1,4 +1,5 @@
 import MessagePack
+import TracePayload
 
 /// V4-REMOVED-API — already upgraded and failing.
 ///
@@ -7,7 +8,7 @@ import MessagePack
 /// `finish_with_ancestors`, `set_struct_tag`, `get_struct_tag`, `_pprint`, `on_start_span`,
 /// `deregister_on_start_span`, `Pin`, `ddtrace.settings`, `submit_evaluation_for`) — measured: 4.16
 /// reports `'Span' object has no attribute 'set_tag_str'`."
-public enum V4RemovedAPIRule: CompatRule {
+public enum V4RemovedAPIRule: SpanRule {
     public static let id = RuleID.removedAPI
     public static let severity = Severity.breaks
     public static let confidence = Confidence.high
@@ -16,6 +17,18 @@ public enum V4RemovedAPIRule: CompatRule {
     public static let evidence = "span error.type AttributeError/ImportError with error.message naming a removed API"
     public static let reads: Set<WireSource> = [.spans]
     public static let summaryDetail = SummaryDetail.names
+    @inlinable public static var spanReads: SpanReads { [.errorType, .errorMessage] }
+
+    /// Failed spans whose error names a removed API, per (service, operation, resource, error type).
+    @inlinable
+    public static func judge<S: FindingSink>(_ facts: SpanFacts, into sink: inout S) {
+        let errorType = facts.errorType, message = facts.errorMessage
+        guard facts.error != 0 || !errorType.isEmpty, isCandidateErrorType(errorType), !message.isEmpty,
+              let api = removedAPI(inMessage: message.string) else { return }
+        sink.record(id, kind: 0, operation: facts.name, resource: facts.resource, key: errorType,
+                    texts: { _ in FindingTexts(key: api, kind: errorType.string, evidence: "error.message: " + ValueExcerpt.of(message.string)) },
+                    sample: { SampleTexts(valueType: errorType.string, excerpt: message.string) })
+    }
 
     public static let removedNames: [String] = [
         "set_tag_str", "finish_with_ancestors", "set_struct_tag", "get_struct_tag", "_pprint",

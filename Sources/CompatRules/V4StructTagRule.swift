@@ -1,4 +1,5 @@
 import MessagePack
+import TracePayload
 
 /// V4-STRUCT-TAG — struct tags.
 ///
@@ -8,7 +9,7 @@ import MessagePack
 /// not user struct tags: report them apart as `internal`. v0.5 spans have no such field … so the
 /// report must say, per service, whether struct tags could be seen at all (v0.4 traffic) and how to
 /// check (`DD_TRACE_API_VERSION=v0.4` during the audit)."
-public enum V4StructTagRule: CompatRule {
+public enum V4StructTagRule: SpanRule {
     public static let id = RuleID.structTag
     public static let severity = Severity.breaks
     public static let confidence = Confidence.high
@@ -17,6 +18,31 @@ public enum V4StructTagRule: CompatRule {
     public static let evidence = "meta_struct key on a v0.4 span (v0.5 cannot carry struct tags)"
     public static let reads: Set<WireSource> = [.structTags]
     public static let summaryDetail = SummaryDetail.keys
+    @inlinable public static var spanReads: SpanReads { [.metaStruct] }
+
+    /// User keys are findings; ddtrace's own keys go to the report's internal list.
+    @inlinable
+    public static func judgeStructTag<S: FindingSink>(key: ByteView, encoded: ByteView, span: SpanFacts, into sink: inout S) {
+        let valueType = msgpackTypeName(encoded)
+        if kind(ofKey: key) == .user {
+            sink.record(id, kind: 0, operation: span.name, resource: span.resource, key: key,
+                        texts: { _ in FindingTexts(kind: Kind.user.rawValue) },
+                        sample: { SampleTexts(valueType: valueType) })
+        } else {
+            sink.recordInternal(id, kind: 1, operation: span.name, key: key,
+                                texts: { _ in FindingTexts(kind: Kind.internal.rawValue, severity: .check, confidence: .high, fix: internalFix) },
+                                sample: { SampleTexts(valueType: valueType) })
+        }
+    }
+
+    /// The fix of an internal struct tag.
+    public static let internalFix = "Nothing to do: ddtrace writes this struct tag itself (AppSec/IAST/exploit prevention)."
+
+    /// "msgpack map", "msgpack str", … for a sample's value type.
+    public static func msgpackTypeName(_ encoded: ByteView) -> String {
+        guard encoded.count > 0, let t = MessagePackReader.type(of: encoded[0]) else { return "msgpack" }
+        return "msgpack \(t)"
+    }
     /// What the report says for services seen only over v0.5.
     public static let visibilityAdvice = "Struct tags cannot be seen on v0.5 (the tracer drops them there): run the app with DD_TRACE_API_VERSION=v0.4 while auditing to see them."
 

@@ -1,11 +1,12 @@
 import MessagePack
+import TracePayload
 
 /// V4-TAG-NUMERIC — a number under a user key.
 ///
 /// Guide: "`set_tag("retry.count", 3)` and `set_metric("retry.count", 3)` are identical on the wire
 /// (measured). Report metrics under keys that neither ddtrace nor an integration writes … once per
 /// key, as "verify it comes from set_metric", never per span."
-public enum V4TagNumericRule: CompatRule {
+public enum V4TagNumericRule: SpanRule {
     public static let id = RuleID.tagNumeric
     public static let severity = Severity.check
     public static let confidence = Confidence.low
@@ -14,6 +15,26 @@ public enum V4TagNumericRule: CompatRule {
     public static let evidence = "span metrics key that neither ddtrace nor an integration writes"
     public static let reads: Set<WireSource> = [.spans]
     public static let summaryDetail = SummaryDetail.keys
+    @inlinable public static var spanReads: SpanReads { [.metrics] }
+
+    @inlinable
+    public static func wantsMetric(key: ByteView) -> Bool { judge(key: key) }
+
+    /// Once per (service, key): no operation or resource in the group, the samples name the spans.
+    @inlinable
+    public static func judgeMetric<S: FindingSink>(key: ByteView, number: SpanMetrics.Number, span: SpanFacts, into sink: inout S) {
+        guard judge(key: key) else { return }
+        sink.record(id, kind: 0, operation: .empty, resource: .empty, key: key,
+                    texts: { _ in FindingTexts() },
+                    sample: { SampleTexts(valueType: number.isInteger ? "int" : "float", excerpt: numberText(number.value),
+                                          operation: span.name.string) })
+    }
+
+    /// A metric as the user would have written it: integers without ".0".
+    public static func numberText(_ v: Double) -> String {
+        if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
+        return String(v)
+    }
 
     /// True when `key` is a metric the user's code set.
     @inlinable

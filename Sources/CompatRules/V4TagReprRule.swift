@@ -1,4 +1,5 @@
 import MessagePack
+import TracePayload
 
 /// V4-TAG-REPR — a tag set with a non-string value.
 ///
@@ -9,7 +10,7 @@ import MessagePack
 ///
 /// `<Obj>`-style custom reprs (a capitalised name in angle brackets) are reported with medium
 /// confidence: see `PythonRepr.angle`.
-public enum V4TagReprRule: CompatRule {
+public enum V4TagReprRule: SpanRule {
     public static let id = RuleID.tagRepr
     public static let severity = Severity.check
     public static let confidence = Confidence.high
@@ -18,6 +19,29 @@ public enum V4TagReprRule: CompatRule {
     public static let evidence = "span meta value that reads True/False/None, a Python list/dict/tuple/set/bytes repr, or <… object at 0x…>"
     public static let reads: Set<WireSource> = [.spans]
     public static let summaryDetail = SummaryDetail.keys
+    @inlinable public static var spanReads: SpanReads { [.metaEntries] }
+
+    /// Judged during the meta walk; recorded in `judge` once the span's application is known.
+    /// The code is the value's kind (high bits) and the match's confidence (low two bits).
+    @inlinable @inline(__always)
+    public static func flagMeta(key: ByteView, value: ByteView) -> UInt8? {
+        guard let match = judge(key: key, value: value) else { return nil }
+        let kind = UInt8(truncatingIfNeeded: PythonRepr.Kind.allCases.firstIndex(of: match.kind)!)
+        let confidence = UInt8(truncatingIfNeeded: Confidence.allCases.firstIndex(of: match.confidence)!)
+        return kind << 2 | confidence
+    }
+
+    /// One finding per (service, operation, resource, key, value kind), the value's excerpt in the samples.
+    @inlinable
+    public static func judge<S: FindingSink>(_ span: SpanFacts, into sink: inout S) {
+        for f in span.flagged where f.rule == id {
+            let kind = PythonRepr.Kind.allCases[Int(f.code >> 2)]
+            let confidence = Confidence.allCases[Int(f.code & 3)]
+            sink.record(id, kind: f.code >> 2, operation: span.name, resource: span.resource, key: f.key,
+                        texts: { _ in FindingTexts(kind: kind.rawValue, confidence: confidence, fix: fix(for: kind)) },
+                        sample: { SampleTexts(valueType: kind.rawValue, excerpt: f.value.string) })
+        }
+    }
 
     /// The fix for a value of `kind`. `None` is its own case: v4's `set_tag(key, value:
     /// Optional[str])` accepts `None`, so the general fix ("v4 types the value as str") would
@@ -35,7 +59,7 @@ public enum V4TagReprRule: CompatRule {
 
     /// The finding for one meta entry, or nil. Cheap for ordinary values: one byte test, then a
     /// parse that fails within a few bytes; the key's skip list is consulted only on a match.
-    @inlinable
+    @inlinable @inline(__always)
     public static func judge(key: ByteView, value: ByteView) -> PythonRepr.Match? {
         guard PythonRepr.isCandidate(value) else { return nil }
         guard let match = PythonRepr.classify(value) else { return nil }

@@ -7,7 +7,7 @@ import TracePayload
 /// What one `Analyzer` folds between two hand-overs, and the analysis itself, as a value: the
 /// analyzer runs it under its lock as one mutating access per request, so the hot path pays no
 /// runtime exclusivity check per field (it did as the class's own stored properties).
-struct AnalysisState {
+struct AnalysisState: FindingSink {
     let store: ReportStore
     var table: FindingTable
     var internalTable: FindingTable
@@ -70,13 +70,15 @@ struct AnalysisState {
     /// The version headers last seen and what they mean (see `analyzeTraces`).
     var headerVerdicts: (tracer: String, python: String, major: (name: String, hash: UInt64)?, pythonUnsupported: Bool, tracerBehind: Bool)
         = ("", "", nil, false, false)
-    /// V4-TAG-NUMERIC's verdict per metrics key (`shortHash`): 1 a user key, 2 a key ddtrace writes.
+    /// Per metrics key (`shortHash`): 1 when a span rule wants it (`SpanRule.wantsMetric`), 2 when none does.
     var metricVerdicts = HashIndex(capacity: 256)
-    /// Twin bookkeeping for V4-DJANGO-MINIMAL within one trace.
-    var dbSpans: [DBSpan] = []
-    var driverSpans: [DriverSpan] = []
-    /// V4-TAG-REPR matches of the current span, recorded once its app is known.
-    var reprs: [(key: ByteView, value: ByteView, match: PythonRepr.Match)] = []
+    /// What the registered span rules read (`SpanRules`), computed once.
+    let spanReads = SpanRules.reads
+    /// The span being judged (for the sink's records), what rules noted in the current trace,
+    /// and the storage of the flagged meta entries, kept from span to span.
+    var current = Current()
+    var notes: [TraceNote] = []
+    var flaggedStorage: [SpanFacts.FlaggedMeta] = []
     /// V4-CANARY-DIFF profiles, the current request's tracer major version (nil: not profiled)
     /// and a trace number unique across payloads.
     var canary = CanaryAccumulator()
@@ -85,8 +87,6 @@ struct AnalysisState {
 
     struct App { var name: String; var hash: UInt64; var spans: Int; var inPayload: Bool }
     struct RequestTally { var app: String; var appHash: UInt64; var format: TraceFormat; var tracer: String; var python: String; var requests: Int }
-    struct DBSpan { var spanID: UInt64; var parentID: UInt64; var name: UInt64; var resource: UInt64; var slot: Int }
-    struct DriverSpan { var spanID: UInt64; var parentID: UInt64; var name: UInt64; var resource: UInt64 }
 
     // MARK: - Requests
 
@@ -194,8 +194,7 @@ struct AnalysisState {
             return
         }
         payloadApps.removeAll(keepingCapacity: true)
-        dbSpans.removeAll(keepingCapacity: true)
-        driverSpans.removeAll(keepingCapacity: true)
+        notes.removeAll(keepingCapacity: true)
 
         var currentTrace = -1
         let tracer = request.header("Datadog-Meta-Tracer-Version") ?? ""
@@ -221,7 +220,7 @@ struct AnalysisState {
             summary = try request.body.withUnsafeBytes { bytes in
                 try decoder.visit(bytes, format: format) { span in
                     if span.traceIndex != currentTrace {
-                        resolveTwins()
+                        traceEnded()
                         currentTrace = span.traceIndex
                         traceSerial &+= 1
                     }
@@ -232,7 +231,7 @@ struct AnalysisState {
                     judge(span, fallback: at)
                 }
             }
-            resolveTwins()
+            traceEnded()
         } catch let error as MessagePackError {
             // The spans judged before the error stay counted in their findings; the payload is a decode error.
             for slot in payloadApps { apps[slot].inPayload = false }
@@ -318,41 +317,37 @@ struct AnalysisState {
     }
 
 
-    /// Everything the rules read from one span, in one walk of its meta.
+    /// The one walk of a span: its meta once (the facts the registered span rules read, their
+    /// flagged entries, the app, the canary's key set), its metrics and `meta_struct` once each
+    /// when a rule reads them; then every rule of `SpanRules` is asked (`SpanRule`).
     @inline(__always)
     mutating func judge(_ span: borrowing SpanView, fallback: ReportTime) {
-        var component = ByteView.empty
+        let reads = spanReads
         var baseService = ByteView.empty
-        var errorType = ByteView.empty
-        var errorMessage = ByteView.empty
-        var model = ByteView.empty
-        let time = span.start > 0 ? ReportTime(nanoseconds: span.start) : fallback
-        let service = span.service
-        let name = span.name
-        let resource = span.resource
-        let traceID = span.traceID
-        let spanID = span.spanID
-        let redact = store.redact
-        reprs.removeAll(keepingCapacity: true)
+        var component = ByteView.empty, errorType = ByteView.empty, errorMessage = ByteView.empty, model = ByteView.empty
         // The canary profile's key sets, summed in the walks the rules make anyway.
         let profiling = canaryMajor != nil
-        var metaKeys = CanaryAccumulator.KeySignature(), metricKeys = CanaryAccumulator.KeySignature()
+        var metaKeys = CanaryAccumulator.KeySignature()
+        var flagged = flaggedStorage
+        flaggedStorage = []
+        flagged.removeAll(keepingCapacity: true)
 
         span.meta.forEach { k, v in
             if profiling { metaKeys.add(k) }
             if k.count > 9 && k[0] == UInt8(ascii: "_") && k.equals("_dd.base_service") { baseService = v; return }
             switch k.count {
+            // The component always: the canary profile's operations are named by it too.
             case 9 where k.equals("component"): component = v; return
-            case 10 where k.equals("error.type"): errorType = v; return
-            case 13 where k.equals("error.message"): errorMessage = v; return
-            case 20 where k.equals("openai.request.model"): model = v
-            case 21 where k.equals("openai.response.model"): if model.isEmpty { model = v }
+            case 10 where reads.contains(.errorType) && k.equals("error.type"): errorType = v; return
+            case 13 where reads.contains(.errorMessage) && k.equals("error.message"): errorMessage = v; return
+            case 20 where reads.contains(.openAIModel) && k.equals("openai.request.model"): model = v
+            case 21 where reads.contains(.openAIModel) && k.equals("openai.response.model"): if model.isEmpty { model = v }
             default: break
             }
-            // Judged now, recorded once the span's app is known (the base service may come later).
-            if let match = V4TagReprRule.judge(key: k, value: v) { reprs.append((k, v, match)) }
+            if reads.contains(.metaEntries) { SpanRules.flagMeta(key: k, value: v, into: &flagged) }
         }
 
+        let service = span.service
         let appName = baseService.isEmpty ? service : baseService
         let slot = appSlot(appName, hash: byteHash(appName))
         apps[slot].spans += 1
@@ -361,119 +356,112 @@ struct AnalysisState {
             payloadApps.append(slot)
         }
         let app = apps[slot]
+        current = Current(app: slot, service: service, time: span.start > 0 ? ReportTime(nanoseconds: span.start) : fallback,
+                          traceID: span.traceID, spanID: span.spanID)
+        var f = SpanFacts(span)
+        f.component = component
+        f.errorType = errorType
+        f.errorMessage = errorMessage
+        f.model = model
+        let maps = (meta: span.meta, metrics: span.metrics, metaStruct: span.metaStruct)
+        flagged.withUnsafeBufferPointer { f.flagged = $0; judge(f, maps, app: app, metaKeys: metaKeys) }
+        // The flagged entries' storage is kept for the next span.
+        flaggedStorage = flagged
+    }
 
-        for (k, v, match) in reprs {
-            record(.tagRepr, kind: UInt8(truncatingIfNeeded: PythonRepr.Kind.allCases.firstIndex(of: match.kind)!), app: app,
-                   service: service, operation: name, resource: resource, key: k, time: time,
-                   make: { s, o, r, key in
-                       Finding(rule: .tagRepr, confidence: match.confidence, service: s, operation: o, resource: r,
-                               key: key, kind: match.kind.rawValue, firstSeen: time, fix: V4TagReprRule.fix(for: match.kind), app: app.name)
-                   },
-                   sample: { Sample(traceID: String(traceID), spanID: String(spanID), valueType: match.kind.rawValue,
-                                    excerpt: redact ? nil : Sample.excerpt(of: v.string)) })
-        }
-
-        if !span.metrics.isEmpty {
+    /// The rest of `judge`, with the span's facts (their flagged entries valid here).
+    @inline(__always)
+    mutating func judge(_ f: SpanFacts, _ span: (meta: SpanTags, metrics: SpanMetrics, metaStruct: SpanMetaStruct), app: App,
+                        metaKeys: CanaryAccumulator.KeySignature) {
+        let reads = spanReads
+        let profiling = canaryMajor != nil
+        var metricKeys = CanaryAccumulator.KeySignature()
+        if reads.contains(.metrics) || profiling, !span.metrics.isEmpty {
             span.metrics.forEach { k, number in
                 let h = shortHash(k)
                 if profiling { metricKeys.add(hash: h) }
-                // The verdict per key is cached: the same few dozen keys repeat on every span.
-                let verdict: Int
-                if let known = metricVerdicts[h] { verdict = known } else {
-                    verdict = V4TagNumericRule.judge(key: k) ? 1 : 2
+                guard reads.contains(.metrics) else { return }
+                // Whether a rule wants the key, cached per key (`SpanRule.wantsMetric` depends on
+                // the key alone, and the same few dozen keys repeat on every span).
+                let wanted: Int
+                if let known = metricVerdicts[h] { wanted = known } else {
+                    wanted = SpanRules.wantsMetric(key: k) ? 1 : 2
                     if metricVerdicts.count >= AnalysisLimits.metricVerdictsCached { metricVerdicts.removeAll() }
-                    metricVerdicts.set(h, verdict)
+                    metricVerdicts.set(h, wanted)
                 }
-                guard verdict == 1 else { return }
-                record(.tagNumeric, kind: 0, app: app, service: service, operation: .empty, resource: .empty, key: k, time: time,
-                       make: { s, _, _, key in
-                           Finding(rule: .tagNumeric, service: s, key: key, firstSeen: time, app: app.name)
-                       },
-                       sample: { Sample(traceID: String(traceID), spanID: String(spanID), valueType: number.isInteger ? "int" : "float",
-                                        excerpt: redact ? nil : Sample.excerpt(of: Analyzer.numberText(number.value)),
-                                        operation: name.string) })
+                if wanted == 1 { SpanRules.judgeMetric(key: k, number: number, span: f, into: &self) }
             }
         }
-
         if let major = canaryMajor {
-            canary.add(span, app: app.name, appHash: app.hash, major: major.name, majorHash: major.hash, trace: traceSerial,
-                       component: component, meta: metaKeys, metrics: metricKeys, strings: &strings)
+            canary.add(f, meta: span.meta, metrics: span.metrics, app: app.name, appHash: app.hash, major: major.name, majorHash: major.hash, trace: traceSerial,
+                       metaKeys: metaKeys, metricKeys: metricKeys, strings: &strings)
         }
+        if reads.contains(.metaStruct), !span.metaStruct.isEmpty {
+            span.metaStruct.forEach { k, encoded in SpanRules.judgeStructTag(key: k, encoded: encoded, span: f, into: &self) }
+        }
+        SpanRules.judge(f, into: &self)
+    }
 
-        if !span.metaStruct.isEmpty {
-            span.metaStruct.forEach { k, encoded in
-                let kind = V4StructTagRule.kind(ofKey: k)
-                let valueType = Analyzer.msgpackTypeName(encoded)
-                if kind == .user {
-                    record(.structTag, kind: 0, app: app, service: service, operation: name, resource: resource, key: k, time: time,
-                           make: { s, o, r, key in
-                               Finding(rule: .structTag, service: s, operation: o, resource: r, key: key, kind: "user", firstSeen: time, app: app.name)
-                           },
-                           sample: { Sample(traceID: String(traceID), spanID: String(spanID), valueType: valueType) })
-                } else {
-                    let key = FindingTable.Key(rule: RuleID.structTag.index, kind: 1, app: app.hash, service: byteHash(service), operation: byteHash(name),
-                                               resource: 0, key: byteHash(k))
-                    internalTable.hit(key, at: time, make: {
-                        Finding(rule: .structTag, severity: .check, confidence: .high, service: service.string, operation: name.string,
-                                key: k.string, kind: "internal", firstSeen: time,
-                                fix: "Nothing to do: ddtrace writes this struct tag itself (AppSec/IAST/exploit prevention).", app: app.name)
-                    }, sample: { Sample(traceID: String(traceID), spanID: String(spanID), valueType: valueType) })
-                }
-            }
+    /// The end of a trace: the rules that relate its spans are asked, then its notes are dropped.
+    mutating func traceEnded() {
+        if !notes.isEmpty {
+            SpanRules.traceEnded(into: &self)
+            notes.removeAll(keepingCapacity: true)
         }
+    }
 
-        if let kind = V4DjangoMinimalRule.kind(name: name, type: span.type, component: component) {
-            let slot = record(.djangoMinimal, kind: UInt8(truncatingIfNeeded: V4DjangoMinimalRule.Kind.allCases.firstIndex(of: kind)!),
-                              app: app, service: service, operation: name, resource: resource, key: .empty, time: time,
-                              make: { s, o, r, _ in
-                                  Finding(rule: .djangoMinimal, service: s, operation: o, resource: r, kind: kind.rawValue, firstSeen: time,
-                                          fix: V4DjangoMinimalRule.fix(for: kind),
-                                          app: app.name, twinSeen: kind == .database ? 0 : nil)
-                              },
-                              sample: { Sample(traceID: String(traceID), spanID: String(spanID)) })
-            if kind == .database {
-                dbSpans.append(DBSpan(spanID: spanID, parentID: span.parentID, name: byteHash(name), resource: byteHash(resource), slot: slot))
-            }
-        } else if V4DjangoMinimalRule.isDriverTwin(name: name, component: component) {
-            driverSpans.append(DriverSpan(spanID: spanID, parentID: span.parentID, name: byteHash(name), resource: byteHash(resource)))
-        }
+    // MARK: - FindingSink: what span rules record, for the current span
 
-        if let integration = V4IntegrationRule.removedIntegration(component: component) {
-            record(.integration, kind: 1, app: app, service: service, operation: name, resource: .empty, key: component, time: time,
-                   make: { s, o, _, _ in
-                       Finding(rule: .integration, service: s, operation: o, key: integration, kind: "span", firstSeen: time,
-                               fix: V4IntegrationRule.fix(for: integration), app: app.name)
-                   },
-                   sample: { Sample(traceID: String(traceID), spanID: String(spanID)) })
-        }
+    /// The span being judged, as the sink's records need it.
+    struct Current {
+        /// The app's slot in `apps` (its name is read only for a new finding group).
+        var app = 0
+        var service = ByteView.empty
+        var time = ReportTime(milliseconds: 0)
+        var traceID: UInt64 = 0
+        var spanID: UInt64 = 0
+    }
 
-        if V4OpenAIStreamRule.isOpenAISpan(component: component) {
-            record(.openAIStream, kind: 0, app: app, service: service, operation: .empty, resource: .empty, key: model, time: time,
-                   make: { s, _, _, m in
-                       Finding(rule: .openAIStream, service: s, key: m.isEmpty ? nil : m, kind: "apm", firstSeen: time,
-                               evidence: "OpenAI APM spans (the wire cannot show whether calls stream)", app: app.name)
-                   },
-                   sample: { Sample(traceID: String(traceID), spanID: String(spanID), operation: name.string) })
-        }
+    var traceNotes: [TraceNote] { notes }
 
-        if span.error != 0 || !errorType.isEmpty, V4RemovedAPIRule.isCandidateErrorType(errorType), !errorMessage.isEmpty,
-           let api = V4RemovedAPIRule.removedAPI(inMessage: errorMessage.string) {
-            record(.removedAPI, kind: 0, app: app, service: service, operation: name, resource: resource, key: errorType, time: time,
-                   make: { s, o, r, _ in
-                       Finding(rule: .removedAPI, service: s, operation: o, resource: r, key: api, kind: errorType.string, firstSeen: time,
-                               evidence: "error.message: " + Sample.excerpt(of: errorMessage.string), app: app.name)
-                   },
-                   sample: { Sample(traceID: String(traceID), spanID: String(spanID), valueType: errorType.string,
-                                    excerpt: redact ? nil : Sample.excerpt(of: errorMessage.string)) })
-        }
+    mutating func note(_ note: TraceNote) { notes.append(note) }
+
+    mutating func addTwin(toGroup slot: Int) {
+        table.findings[slot].twinSeen = (table.findings[slot].twinSeen ?? 0) + 1
+    }
+
+    /// The finding a rule's texts describe, on span `c`.
+    static func finding(_ rule: RuleID, _ s: FindingStrings, _ t: FindingTexts, _ c: Current, app: String) -> Finding {
+        Finding(rule: rule, severity: t.severity, confidence: t.confidence, service: s.service, operation: s.operation,
+                resource: s.resource, key: t.key ?? (s.key.isEmpty ? nil : s.key), kind: t.kind, firstSeen: c.time,
+                fix: t.fix, evidence: t.evidence, app: app, twinSeen: t.twinSeen)
+    }
+
+    /// A sample of span `c` (no excerpt when the report is redacted).
+    static func sample(_ t: SampleTexts, _ c: Current, redact: Bool) -> Sample {
+        Sample(traceID: String(c.traceID), spanID: String(c.spanID), valueType: t.valueType,
+               excerpt: redact ? nil : t.excerpt.map(Sample.excerpt(of:)), operation: t.operation)
+    }
+
+    mutating func recordInternal(_ rule: RuleID, kind: UInt8, operation: ByteView, key: ByteView,
+                                 texts: (FindingStrings) -> FindingTexts, sample: () -> SampleTexts) {
+        let c = current, redact = store.redact, app = apps[c.app]
+        let k = FindingTable.Key(rule: rule.index, kind: kind, app: app.hash, service: byteHash(c.service), operation: byteHash(operation),
+                                 resource: 0, key: byteHash(key))
+        _ = internalTable.hit(k, at: c.time, make: {
+            let s = FindingStrings(service: c.service.string, operation: operation.string, resource: "", key: key.string)
+            return Self.finding(rule, s, texts(s), c, app: app.name)
+        }, sample: { Self.sample(sample(), c, redact: redact) })
     }
 
     /// Records one occurrence in the thread's table; the resource is normalised first
     /// (`ResourceShape`), and strings are copied only for a new group.
     @inline(__always)
     @discardableResult
-    mutating func record(_ rule: RuleID, kind: UInt8, app: App, service: ByteView, operation: ByteView, resource: ByteView, key: ByteView,
-                        time: ReportTime, make: (String, String, String, String) -> Finding, sample: () -> Sample?) -> Int {
+    mutating func record(_ rule: RuleID, kind: UInt8, operation: ByteView, resource: ByteView, key: ByteView,
+                         texts: (FindingStrings) -> FindingTexts, sample: () -> SampleTexts) -> Int {
+        let c = current, redact = store.redact
+        let service = c.service, time = c.time
         let sh = byteHash(service), oh = byteHash(operation), kh = byteHash(key)
         var rh: UInt64 = 0
         var shaped = false
@@ -490,29 +478,14 @@ struct AnalysisState {
                 shapes.set(raw, Int(Int64(bitPattern: rh)))
             }
         }
-        let k = FindingTable.Key(rule: rule.index, kind: kind, app: app.hash, service: sh, operation: oh, resource: rh, key: kh)
-        if let slot = table.count(k, first: time, last: time, sample: sample) { return slot }
+        let k = FindingTable.Key(rule: rule.index, kind: kind, app: apps[c.app].hash, service: sh, operation: oh, resource: rh, key: kh)
+        if let slot = table.count(k, first: time, last: time, sample: { Self.sample(sample(), c, redact: redact) }) { return slot }
         if !resource.isEmpty && !shaped { shape.normalise(resource) }
-        let finding = make(strings.string(service, hash: sh), strings.string(operation, hash: oh),
-                           resource.isEmpty ? "" : String(decoding: shape.bytes, as: UTF8.self), key.string)
-        return table.insert(k, first: time, last: time, finding: finding, sample: table.sampleLimit > 0 ? sample() : nil)
+        let strings = FindingStrings(service: self.strings.string(service, hash: sh), operation: self.strings.string(operation, hash: oh),
+                                     resource: resource.isEmpty ? "" : String(decoding: shape.bytes, as: UTF8.self), key: key.string)
+        let finding = Self.finding(rule, strings, texts(strings), c, app: apps[c.app].name)
+        return table.insert(k, first: time, last: time, finding: finding, sample: table.sampleLimit > 0 ? Self.sample(sample(), c, redact: redact) : nil)
     }
-
-    /// Marks the django-database spans of the finished trace whose driver twin was seen.
-    mutating func resolveTwins() {
-        defer {
-            dbSpans.removeAll(keepingCapacity: true)
-            driverSpans.removeAll(keepingCapacity: true)
-        }
-        guard !dbSpans.isEmpty, !driverSpans.isEmpty else { return }
-        for db in dbSpans {
-            let twin = driverSpans.contains {
-                $0.name == db.name && $0.resource == db.resource && ($0.parentID == db.spanID || db.parentID == $0.spanID)
-            }
-            if twin { table.findings[db.slot].twinSeen = (table.findings[db.slot].twinSeen ?? 0) + 1 }
-        }
-    }
-
 
 
     // MARK: - Telemetry

@@ -130,12 +130,4 @@ public final class Analyzer: ReportContributor, @unchecked Sendable {
         let suffix = " at byte offset \(error.offset)"
         return d.hasSuffix(suffix) ? String(d.dropLast(suffix.count)) : d
     }
-    static func numberText(_ v: Double) -> String {
-        if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
-        return String(v)
-    }
-    static func msgpackTypeName(_ encoded: ByteView) -> String {
-        guard encoded.count > 0, let t = MessagePackReader.type(of: encoded[0]) else { return "msgpack" }
-        return "msgpack \(t)"
-    }
 }

@@ -1,4 +1,5 @@
 import CompatReport
+import CompatRules
 import MessagePack
 import TracePayload
 
@@ -122,8 +123,10 @@ struct CanaryAccumulator {
     /// (unique across payloads); `meta` and `metrics` are the signatures of its key sets, summed
     /// in the analyzer's own walks.
     @inline(__always)
-    mutating func add(_ span: borrowing SpanView, app: String, appHash: UInt64, major: String, majorHash: UInt64, trace: Int,
-                      component: ByteView, meta: KeySignature, metrics: KeySignature, strings: inout StringCache) {
+    mutating func add(_ span: SpanFacts, meta tags: SpanTags, metrics numbers: SpanMetrics, app: String, appHash: UInt64,
+                      major: String, majorHash: UInt64, trace: Int, metaKeys meta: KeySignature, metricKeys metrics: KeySignature,
+                      strings: inout StringCache) {
+        let component = span.component
         let ph = hashMix(appHash ^ majorHash &* 31)
         let p: Int
         if let l = last, l.hash == ph { p = l.slot } else if let s = profileIndex[ph] { p = s; last = (ph, s) } else {
@@ -156,7 +159,6 @@ struct CanaryAccumulator {
             operationIndex.set(oh, o)
         }
         operations[o].value.op.spans += 1
-        let tags = span.meta, numbers = span.metrics
         operations[o].value.meta.count(meta) { visit in tags.forEach { k, _ in visit(k) } }
         operations[o].value.metrics.count(metrics) { visit in numbers.forEach { k, _ in visit(k) } }
     }
