@@ -4,21 +4,22 @@
 #   Benchmarks/scripts/forwarding-cost.sh tc    [BINARY]   # trace-compat proxy --no-analysis
 #   Benchmarks/scripts/forwarding-cost.sh nginx [NGINX]    # nginx proxy_pass, the harness's config
 # knobs: RATE=1000 SECS=10 CONN=8 PAYLOAD=…/manual-v04/001-POST-v0.4_traces.msgpack
-#        TOOL=trace-compat binary for replay and its stub (default: BINARY, or .build/release/trace-compat)
+#        TOOL=trace-replay binary: the replayer and its stub (default: .build/release/trace-replay;
+#             `swift build -c release --product trace-replay`)
 #        EXTRA="proxy flags" (tc only; e.g. EXTRA= to drop nothing, --no-analysis is always there)
 # Counts are what to compare on a loaded machine; CPU µs move with the load. Needs root for strace
 # on another process and for the malloc uprobe (`perf probe -x libc.so.6 --add malloc`, added once).
 set -euo pipefail
 KIND=$1
 BIN=${2:-$([ "$KIND" = nginx ] && echo /usr/sbin/nginx || echo .build/release/trace-compat)}
-TOOL=${TOOL:-$([ "$KIND" = tc ] && echo "$BIN" || echo .build/release/trace-compat)}
+TOOL=${TOOL:-.build/release/trace-replay}
 RATE=${RATE:-1000}; SECS=${SECS:-10}; CONN=${CONN:-8}
 PAYLOAD=${PAYLOAD:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/fixtures/manual-v04/001-POST-v0.4_traces.msgpack}
 OUT=$(mktemp -d /tmp/forwarding-cost.XXXXXX)
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
 SP=$(free_port); PP=$(free_port)
-"$TOOL" replay --serve --listen 127.0.0.1:$SP --threads 1 > $OUT/stub.log 2>&1 & STUB=$!
+"$TOOL" --serve --listen 127.0.0.1:$SP --threads 1 > $OUT/stub.log 2>&1 & STUB=$!
 wait_port $SP
 case $KIND in
   tc) "$BIN" proxy --listen 127.0.0.1:$PP --upstream http://127.0.0.1:$SP --report $OUT/report.json --fresh \
@@ -42,10 +43,10 @@ EOF
   *) echo "KIND: tc or nginx" >&2; exit 64 ;;
 esac
 trap 'kill $MID $STUB 2>/dev/null || true' EXIT
-replay() { "$TOOL" replay "$PAYLOAD" --target http://127.0.0.1:$PP --connections $CONN --json --quiet "$@"; }
+replay() { "$TOOL" "$PAYLOAD" --target http://127.0.0.1:$PP --connections $CONN --json --quiet "$@"; }
 replay --count 3000 > /dev/null   # warm up: connections, pools, caches
 perf stat -p $PIDS -e task-clock,context-switches -x, -o $OUT/perf.csv -- \
-    "$TOOL" replay "$PAYLOAD" --target http://127.0.0.1:$PP --connections $CONN --json --quiet --rate $RATE --duration $SECS > $OUT/perf-run.json
+    "$TOOL" "$PAYLOAD" --target http://127.0.0.1:$PP --connections $CONN --json --quiet --rate $RATE --duration $SECS > $OUT/perf-run.json
 strace -c -f -p $(echo $PIDS | sed 's/,/ -p /g') -o $OUT/strace.txt 2>/dev/null & ST=$!
 sleep 1
 replay --rate $RATE --duration $SECS > $OUT/strace-run.json
@@ -54,7 +55,7 @@ if ! perf probe -l 2>/dev/null | grep -q 'probe_libc:malloc'; then
     perf probe -q -x "$(ldd "$(command -v python3)" | awk '/libc.so.6/ {print $3}')" --add malloc || true
 fi
 perf stat -p $PIDS -e probe_libc:malloc -x, -o $OUT/malloc.csv -- \
-    "$TOOL" replay "$PAYLOAD" --target http://127.0.0.1:$PP --connections $CONN --json --quiet --rate $RATE --duration $SECS > $OUT/malloc-run.json 2>/dev/null || true
+    "$TOOL" "$PAYLOAD" --target http://127.0.0.1:$PP --connections $CONN --json --quiet --rate $RATE --duration $SECS > $OUT/malloc-run.json 2>/dev/null || true
 python3 - $OUT $KIND <<'PY'
 import json, re, sys
 out, kind = sys.argv[1], sys.argv[2]
