@@ -43,6 +43,8 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from typing import Optional
 
+import nginx_conf  # Benchmarks/harness/nginx_conf.py: the nginx both benchmarks run
+
 PROCS = []
 CLK = os.sysconf("SC_CLK_TCK")
 
@@ -345,7 +347,7 @@ class Harness:
             os.makedirs(root)
             conf = os.path.join(root, "nginx.conf")
             with open(conf, "w") as f:
-                f.write(NGINX_CONF.format(root=root, port=port, upstream=upstream_port, workers=self.a.nginx_workers))
+                f.write(nginx_conf.render(root, port, upstream_port, self.a.nginx_workers))
             p = start([self.a.nginx, "-p", root, "-c", conf, "-e", os.path.join(root, "error.log")], logpath)
         elif kind == "testagent":
             args = [self.a.test_agent, "--host", "127.0.0.1", "--port", str(port), "--agent-url", f"http://127.0.0.1:{upstream_port}",
@@ -530,37 +532,6 @@ def warm_count(mix):
     return 4 if mix == "large" else 100
 
 
-NGINX_CONF = """daemon off;
-master_process on;
-worker_processes {workers};
-pid {root}/nginx.pid;
-error_log {root}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {root}/client_body;
-    proxy_temp_path {root}/proxy;
-    fastcgi_temp_path {root}/fastcgi;
-    uwsgi_temp_path {root}/uwsgi;
-    scgi_temp_path {root}/scgi;
-    client_max_body_size 32m;
-    keepalive_requests 1000000;
-    keepalive_timeout 65s;
-    upstream agent {{
-        server 127.0.0.1:{upstream};
-        keepalive 64;
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://agent;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_request_buffering off;
-        }}
-    }}
-}}
-"""
 
 
 def payload_files(paths):

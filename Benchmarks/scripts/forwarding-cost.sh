@@ -26,18 +26,7 @@ case $KIND in
           --flush-interval 3600 --analysis-threads 1 --no-analysis ${EXTRA:-} > $OUT/proxy.log 2>&1 & MID=$!
       wait_port $PP; PIDS=$MID ;;
   nginx) R=$OUT/nginx; mkdir -p $R
-      cat > $R/nginx.conf <<EOF
-daemon off; master_process on; worker_processes 2; pid $R/nginx.pid; error_log $R/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off; client_body_temp_path $R/client_body; proxy_temp_path $R/proxy;
-    fastcgi_temp_path $R/fastcgi; uwsgi_temp_path $R/uwsgi; scgi_temp_path $R/scgi;
-    client_max_body_size 32m; keepalive_requests 1000000; keepalive_timeout 65s;
-    upstream agent { server 127.0.0.1:$SP; keepalive 64; }
-    server { listen 127.0.0.1:$PP; location / { proxy_pass http://agent; proxy_http_version 1.1;
-             proxy_set_header Connection ""; proxy_request_buffering off; } }
-}
-EOF
+      python3 "$(dirname "$0")/../harness/nginx_conf.py" $R $PP $SP 2 > $R/nginx.conf  # the harness's nginx
       "$BIN" -p $R -c $R/nginx.conf -e $R/error.log > $OUT/proxy.log 2>&1 & MID=$!
       wait_port $PP; sleep 0.5; PIDS=$(echo $MID $(pgrep -P $MID) | tr ' ' ,) ;;
   *) echo "KIND: tc or nginx" >&2; exit 64 ;;
