@@ -14,6 +14,24 @@ public enum ProxyLimits {
     /// request is sent. The agent's receiver itself times out reads after 5 s.
     public static let upstreamTimeout: Double = 10
 
+    // MARK: heads and chunked bodies (RequestHeadScanner, ResponseHeadScanner, ChunkedBodyScanner)
+
+    /// Bytes of one head (request or answer line, fields, empty line) the scanners read before
+    /// refusing it with 400: NIO's `HTTPDecoder` refused header sections above 80 KiB
+    /// (`maxHeaderListSize`), which the byte relay keeps; nginx's own bound is 4 × 8 KiB
+    /// (`large_client_header_buffers`), a tracer sends under 1 KiB.
+    public static let maxHeadBytes = 80 * 1024
+    /// Header fields of one head. NIO allowed 65,534; a tracer sends about a dozen. The bound
+    /// only caps work per head (the byte bound above already caps memory).
+    public static let maxHeaderFields = 1024
+    /// Bytes of one chunk-size line (size, extensions and CR): llhttp has no bound on extensions
+    /// (its callbacks see them in pieces); the relay never keeps them, so this only caps a
+    /// trickled line's work. No tracer sends an extension.
+    public static let maxChunkLineBytes = 4 * 1024
+    /// Bytes of a chunked body's trailer section (RFC 9112 §7.1.2). NIO counted trailers into its
+    /// 80 KiB header bound; no tracer sends trailers.
+    public static let maxTrailerBytes = 16 * 1024
+
     // MARK: client timeouts (nginx's defaults)
 
     /// Default `header_timeout` (seconds) from the first byte of a request (or from accept) to

@@ -1,5 +1,4 @@
 import NIOHTTP1
-import TraceAnalysis
 
 /// How a request's body is delimited, decided once from its head, or why the proxy refuses it.
 ///
@@ -34,62 +33,96 @@ public enum RequestFraming: Sendable, Equatable {
 
     /// The framing of a request with this method, version and headers, or why it is refused.
     public static func decide(method: HTTPMethod, version: HTTPVersion, headers: HTTPHeaders) -> Result<RequestFraming, Refusal> {
-        func refuse(_ outcome: ProxyOutcome, _ reason: String) -> Result<RequestFraming, Refusal> {
-            .failure(Refusal(outcome: outcome, reason: reason))
-        }
-        if method == .CONNECT { return refuse(.methodNotAllowed, "CONNECT is not forwarded to the agent (RFC 9110 §9.3.6)") }
-        let http11 = (version.major, version.minor) >= (1, 1)
-        var hosts = 0
-        // Content-Length values (a list value counts each element) and the first one: no array
-        // for the usual single value, this runs for every request.
-        var lengthCount = 0
-        var firstLength: Substring?
-        var codings: [String] = []
-        var hasTransferEncoding = false
+        if method == .CONNECT { return Tally.refuse(.methodNotAllowed, "CONNECT is not forwarded to the agent (RFC 9110 §9.3.6)") }
+        var tally = Tally()
         for (name, value) in headers {
             if value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) {
-                return refuse(.badRequest, "header \(name) spans lines (obs-fold, RFC 9112 §5.2)")
+                return Tally.refuse(.badRequest, "header \(name) spans lines (obs-fold, RFC 9112 §5.2)")
             }
-            // Names compared without lowercased copies: this runs for every request.
-            switch name.utf8.count {
-            case 4 where CapturedRequest.asciiCaseInsensitiveEquals("host", name):
+            var name = name, value = value
+            name.withUTF8 { n in value.withUTF8 { v in tally.add(name: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v)) } }
+        }
+        return tally.decide(http11: (version.major, version.minor) >= (1, 1), isTrace: method == .TRACE)
+    }
+
+    /// The framing headers of one head, counted as its fields go by: the one place where the
+    /// rules of the table above are decided, for NIO's decoded heads (`decide`) and for the
+    /// bytes the relay scans (`RequestHeadScanner`). Nothing is allocated for a tracer's usual
+    /// head (one `Host`, one `Content-Length`).
+    struct Tally {
+        var hosts = 0
+        /// Content-Length values (a list value counts each element).
+        var lengthCount = 0
+        /// The first Content-Length value when it is one number, else its text for the refusal.
+        var firstLength: Int?
+        var firstLengthText: String?
+        var hasTransferEncoding = false
+        var codingCount = 0
+        var lastCodingIsChunked = false
+        /// The codings, lower-cased, for the 501's sentence.
+        var codings: [String] = []
+
+        static func refuse(_ outcome: ProxyOutcome, _ reason: String) -> Result<RequestFraming, Refusal> {
+            .failure(Refusal(outcome: outcome, reason: reason))
+        }
+
+        /// Counts one field (name and value without surrounding whitespace).
+        mutating func add(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+            let whole = 0..<name.count
+            switch name.count {
+            case 4 where HTTPHeadSyntax.equalsIgnoringCase(name, whole, "host"):
                 hosts += 1
-            case 14 where CapturedRequest.asciiCaseInsensitiveEquals("content-length", name):
-                lengthCount += 1 + value.utf8.reduce(0) { $0 + ($1 == UInt8(ascii: ",") ? 1 : 0) }
-                if firstLength == nil { firstLength = value[...] }  // used only when it is the one value (no comma)
-            case 17 where CapturedRequest.asciiCaseInsensitiveEquals("transfer-encoding", name):
+            case 14 where HTTPHeadSyntax.equalsIgnoringCase(name, whole, "content-length"):
+                var elements = 0
+                HTTPHeadSyntax.forEachListElement(value, 0..<value.count) { _ in elements += 1 }
+                if lengthCount == 0, elements == 1 {
+                    var lo = 0, hi = value.count
+                    while lo < hi, HTTPHeadSyntax.isWhitespace(value[lo]) { lo += 1 }
+                    while hi > lo, HTTPHeadSyntax.isWhitespace(value[hi - 1]) { hi -= 1 }
+                    firstLength = HTTPHeadSyntax.decimalLength(value, lo..<hi)
+                    if firstLength == nil { firstLengthText = String(decoding: UnsafeRawBufferPointer(rebasing: value[lo..<hi]), as: UTF8.self) }
+                }
+                lengthCount += elements
+            case 17 where HTTPHeadSyntax.equalsIgnoringCase(name, whole, "transfer-encoding"):
                 hasTransferEncoding = true
-                codings += value.split(separator: ",", omittingEmptySubsequences: false).map { trimmedOWS($0).lowercased() }
+                HTTPHeadSyntax.forEachListElement(value, 0..<value.count) { element in
+                    codingCount += 1
+                    lastCodingIsChunked = HTTPHeadSyntax.equalsIgnoringCase(value, element, "chunked")
+                    codings.append(String(decoding: UnsafeRawBufferPointer(rebasing: value[element]), as: UTF8.self).lowercased())
+                }
             default:
                 break
             }
         }
-        if hosts > 1 || (hosts == 0 && http11) {
-            return refuse(.badRequest, "an HTTP/1.1 request needs exactly one Host header (RFC 9112 §3.2), got \(hosts)")
-        }
-        let framing: RequestFraming
-        if hasTransferEncoding {
-            if !http11 { return refuse(.badRequest, "Transfer-Encoding in an HTTP/1.0 request (RFC 9112 §6.1)") }
-            if lengthCount > 0 { return refuse(.badRequest, "both Transfer-Encoding and Content-Length (RFC 9112 §6.1)") }
-            if codings.last != "chunked" { return refuse(.badRequest, "chunked is not the final transfer coding (RFC 9112 §6.3)") }
-            if codings != ["chunked"] {
-                return refuse(.unsupportedTransferCoding, "transfer coding '\(codings.joined(separator: ", "))' is not supported: only chunked (RFC 9112 §6.1)")
+
+        /// The framing once every field was counted, or why the request is refused.
+        func decide(http11: Bool, isTrace: Bool) -> Result<RequestFraming, Refusal> {
+            if hosts > 1 || (hosts == 0 && http11) {
+                return Self.refuse(.badRequest, "an HTTP/1.1 request needs exactly one Host header (RFC 9112 §3.2), got \(hosts)")
             }
-            framing = .chunked
-        } else if lengthCount == 0 {
-            framing = .none
-        } else {
-            guard lengthCount == 1, let first = firstLength else { return refuse(.badRequest, "more than one Content-Length (RFC 9112 §6.3)") }
-            let text = trimmedOWS(first)
-            guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let length = Int(text) else {
-                return refuse(.badRequest, "Content-Length '\(text)' is not a number of bytes (RFC 9110 §8.6)")
+            let framing: RequestFraming
+            if hasTransferEncoding {
+                if !http11 { return Self.refuse(.badRequest, "Transfer-Encoding in an HTTP/1.0 request (RFC 9112 §6.1)") }
+                if lengthCount > 0 { return Self.refuse(.badRequest, "both Transfer-Encoding and Content-Length (RFC 9112 §6.1)") }
+                if !lastCodingIsChunked { return Self.refuse(.badRequest, "chunked is not the final transfer coding (RFC 9112 §6.3)") }
+                if codingCount != 1 {
+                    return Self.refuse(.unsupportedTransferCoding, "transfer coding '\(codings.joined(separator: ", "))' is not supported: only chunked (RFC 9112 §6.1)")
+                }
+                framing = .chunked
+            } else if lengthCount == 0 {
+                framing = .none
+            } else {
+                guard lengthCount == 1 else { return Self.refuse(.badRequest, "more than one Content-Length (RFC 9112 §6.3)") }
+                guard let length = firstLength else {
+                    return Self.refuse(.badRequest, "Content-Length '\(firstLengthText ?? "")' is not a number of bytes (RFC 9110 §8.6)")
+                }
+                framing = length == 0 ? .none : .contentLength(length)
             }
-            framing = length == 0 ? .none : .contentLength(length)
+            if isTrace, framing != .none {
+                return Self.refuse(.methodNotAllowed, "TRACE with a body (RFC 9110 §9.3.8)")
+            }
+            return .success(framing)
         }
-        if method == .TRACE, framing != .none {
-            return refuse(.methodNotAllowed, "TRACE with a body (RFC 9110 §9.3.8)")
-        }
-        return .success(framing)
     }
 }
 
