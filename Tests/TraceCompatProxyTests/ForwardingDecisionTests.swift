@@ -5,7 +5,7 @@ import Testing
 
 /// The handler's smaller decisions, without a socket: when writes are flushed (`FlushBatch`),
 /// when the agent has taken too long (`AnswerClock`), the head of a relayed answer
-/// (`ClientResponseHead`) and of a local one (`LocalAnswer`), and the error texts (`ErrorDetail`).
+/// (`ClientResponseHead`, on the agent's bytes) and of a local one (`LocalAnswer`), and the error texts (`ErrorDetail`).
 @Suite struct ForwardingDecisionTests {
     final class Channel {}
 
@@ -69,28 +69,45 @@ import Testing
         #expect(clock.check(at: start + .seconds(10)) == .timedOut)
     }
 
-    private func agentHead(_ status: HTTPResponseStatus, _ headers: [(String, String)]) -> HTTPResponseHead {
-        HTTPResponseHead(version: .http1_1, status: status, headers: HTTPHeaders(headers))
+    /// The client's view of an agent head given as text: the head written again (nil: the agent's
+    /// bytes as they are), the body mode and whether the client connection closes.
+    private func relayed(_ text: String, answersHead: Bool = false, http11: Bool = true, close: Bool = false) -> (String?, ClientResponseHead.Body, Bool)? {
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBytes { raw in
+            guard case .head(let head) = ResponseHeadScanner.scan(raw, answersHead: answersHead) else { return nil }
+            let client = ClientResponseHead(upstream: head, bytes: raw, requestHTTP11: http11, closeAfterResponse: close)
+            return (client.rewritten.map { String(decoding: $0, as: UTF8.self) }, client.body, client.closeAfterResponse)
+        }
+    }
+
+    @Test func theUsualAnswerGoesAsTheAgentsBytes() {
+        let usual = relayed("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n")
+        #expect(usual?.0 == nil && usual?.1 == .relayed && usual?.2 == false)
     }
 
     @Test func aRelayedHeadLosesHopByHopHeadersAndKeepsTheRestInOrder() {
-        let upstream = agentHead(.ok, [("Content-Type", "application/json"), ("Connection", "keep-alive, x-hop"), ("X-Hop", "1"),
-                                       ("Keep-Alive", "timeout=5"), ("Content-Length", "2"), ("Datadog-Agent-Version", "7.64.0")])
-        let relayed = ClientResponseHead(upstream: upstream, requestMethod: .PUT, requestVersion: .http1_1, closeAfterResponse: false)
-        #expect(relayed.head.headers.map { "\($0.name): \($0.value)" } == ["Content-Type: application/json", "Content-Length: 2", "Datadog-Agent-Version: 7.64.0"])
-        #expect(relayed.closeAfterResponse == false)
+        let text = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: keep-alive, x-hop\r\nX-Hop: 1\r\n"
+            + "Keep-Alive: timeout=5\r\nContent-Length: 2\r\nDatadog-Agent-Version: 7.64.0\r\n\r\n"
+        let client = relayed(text)
+        #expect(client?.0 == "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nDatadog-Agent-Version: 7.64.0\r\n\r\n")
+        #expect(client?.2 == false)
+        // Connection cannot name Content-Length away (RFC 9110 §7.6.1).
+        let nominated = relayed("HTTP/1.1 200 OK\r\nConnection: content-length\r\nContent-Length: 2\r\n\r\n")
+        #expect(nominated?.0 == "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n")
     }
 
-    @Test func anUnframedAnswerIsChunkedForHTTP11AndEndsWithTheCloseForHTTP10() {
-        let upstream = agentHead(.ok, [("Transfer-Encoding", "chunked")])
-        let v11 = ClientResponseHead(upstream: upstream, requestMethod: .GET, requestVersion: .http1_1, closeAfterResponse: false)
-        #expect(v11.head.headers["transfer-encoding"] == ["chunked"] && !v11.closeAfterResponse)
-        let v10 = ClientResponseHead(upstream: upstream, requestMethod: .GET, requestVersion: .http1_0, closeAfterResponse: false)
-        #expect(v10.head.headers["transfer-encoding"] == [] && v10.head.headers["connection"] == ["close"] && v10.closeAfterResponse)
-        let noContent = ClientResponseHead(upstream: agentHead(.noContent, []), requestMethod: .GET, requestVersion: .http1_0, closeAfterResponse: false)
-        #expect(noContent.head.headers.count == 0 && !noContent.closeAfterResponse, "a 204 has no body to frame")
-        let head = ClientResponseHead(upstream: agentHead(.ok, []), requestMethod: .HEAD, requestVersion: .http1_1, closeAfterResponse: true)
-        #expect(head.head.headers.map { "\($0.name): \($0.value)" } == ["connection: close"])
+    @Test func aChunkedAnswerIsRelayedAsChunksToHTTP11AndDeChunkedUntilTheCloseForHTTP10() {
+        let chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        let v11 = relayed(chunked)
+        #expect(v11?.0 == chunked && v11?.1 == .relayed && v11?.2 == false, "the chunk framing goes with its header")
+        let v10 = relayed(chunked, http11: false)
+        #expect(v10?.0 == "HTTP/1.0 200 OK\r\nConnection: close\r\n\r\n" && v10?.1 == .deChunked && v10?.2 == true)
+        let noContent = relayed("HTTP/1.1 204 No Content\r\n\r\n", http11: false)
+        #expect(noContent?.0 == "HTTP/1.0 204 No Content\r\n\r\n" && noContent?.2 == false, "a 204 has no body to frame")
+        let head = relayed("HTTP/1.1 200 OK\r\n\r\n", answersHead: true, close: true)
+        #expect(head?.0 == "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+        let untilClose = relayed("HTTP/1.1 200 OK\r\n\r\n")
+        #expect(untilClose?.0 == "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" && untilClose?.2 == true, "ended by the close on both sides")
     }
 
     @Test func aLocalAnswerDeclaresItsLengthAndSendsNoBodyToHEAD() {

@@ -97,9 +97,11 @@ public final class ProxyServer: Sendable {
                     // itself. No outbound header validation: every header written was parsed from a request
                     // or an answer by NIO's decoder (which rejects invalid names and values), or is
                     // one of the proxy's own fixed headers. Validating again cost ~2% of a request.
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true, withOutboundHeaderValidation: false)
+                    // No error handling: a request NIO cannot parse is answered 400 by ProxyServerHandler,
+                    // which knows whether an answer is being relayed beneath the encoder.
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
                     let handler = ProxyServerHandler(shared: shared, role: role)
-                    try channel.pipeline.syncOperations.addHandler(ClientBytesObserver(handler), position: .first)
+                    try channel.pipeline.syncOperations.addHandler(handler.rawOut, position: .first)
                     try channel.pipeline.syncOperations.addHandler(handler)
                     state.track(channel)
                 }

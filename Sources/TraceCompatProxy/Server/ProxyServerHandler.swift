@@ -22,7 +22,11 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         var connection: UpstreamConnection?
         /// `upstream_timeout`: from the last request byte handed to the agent, then on silence.
         var answerClock: AnswerClock
-        var responseHead: HTTPResponseHead?
+        /// The agent's answer head as read, and its bytes.
+        var answerHead: ScannedResponseHead?
+        var answerHeadBytes: ByteBuffer?
+        /// How the answer's body goes to the client (`ClientResponseHead`).
+        var answerBody = ClientResponseHead.Body.relayed
         var status = ExchangeStatus.aborted
         var requestBytes = 0
         var responseBytes = 0
@@ -48,6 +52,9 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let shared: ProxyShared
     private let role: ListenerRole
+    /// Writes the agent's answer bytes to the client as they are, beneath NIO's response
+    /// encoder (which only the proxy's own answers go through).
+    let rawOut: ClientBytesObserver
     private var context: ChannelHandlerContext?
     private var exchange: Exchange?
     private var nextID = 0
@@ -79,7 +86,9 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     init(shared: ProxyShared, role: ListenerRole) {
         self.shared = shared
         self.role = role
+        self.rawOut = ClientBytesObserver()
         self.connectionState = ConnectionStateMachine(timeouts: shared.timeouts, now: .now())
+        rawOut.handler = self
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -171,14 +180,38 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         // not a malformed request, though NIO's parser reports it as an error too.
         if let parserError = error as? HTTPParserError, parserError != .invalidEOFState, !closingConnection {
             if let exchange, exchange.machine.isReceivingRequest, !exchange.machine.isClosed {
-                perform(exchange.machine.requestFailed(.badRequest), exchange)
+                // Nothing of an answer was written while the request was still arriving. The
+                // exchange fails first (counted, its agent connection dropped), then the 400.
+                let action = exchange.machine.requestFailed(.badRequest)
+                answerBadRequest(context: context, closing: false)
+                perform(action, exchange)
+            } else if exchange == nil {
+                shared.count(.badRequest, path: Self.noRequestPath, endpoint: Self.noRequestEndpoint)
+                answerBadRequest(context: context, closing: true)
+                return
             } else {
+                // A pipelined request that cannot be parsed while an answer is awaited or being
+                // relayed: that answer cannot be completed with a 400 inside it, so the connection
+                // closes (the client sees a truncated answer, never a wrong one).
                 shared.count(.badRequest, path: Self.noRequestPath, endpoint: Self.noRequestEndpoint)
             }
         }
         connectionState.closing()
         closingConnection = true
         context.close(promise: nil)
+    }
+
+    /// `400` with `Connection: close` for a request NIO's parser refused (what NIO's
+    /// `HTTPServerProtocolErrorHandler` answered before the agent's answers went beneath the
+    /// encoder), then the connection closes.
+    /// `closing`: close once it is written (else the caller closes).
+    private func answerBadRequest(context: ChannelHandlerContext, closing: Bool) {
+        connectionState.closing()
+        closingConnection = true
+        let detail = "the request could not be parsed as HTTP/1.1 (RFC 9112)"
+        let response = LocalResponse.error(.badRequest, upstream: shared.configuration.upstream, detail: detail)
+        let answer = LocalAnswer(response, requestVersion: .http1_1, requestMethod: nil, close: true)
+        write(answer, response, body: nil, context: context, closes: closing)
     }
 
     /// Graceful shutdown (`ProxyServer.shutdown`): an idle connection closes at once, a busy one
@@ -375,30 +408,40 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             writeLocal(response, exchange, close: closeClient)
             if closeClient { finish(exchange, keepExchange: true) } else if exchange.machine.isComplete { finish(exchange) }
         case .relayHead:
-            guard let upstreamHead = exchange.responseHead else { return }
+            guard let upstreamHead = exchange.answerHead, let headBytes = exchange.answerHeadBytes else { return }
+            exchange.answerHeadBytes = nil
             // The timer keeps running, as a silence timer.
             if let latency = exchange.answerClock.answerStarted(at: .now()) {
                 shared.metrics.recordUpstreamLatency(endpoint: exchange.endpoint.label, nanoseconds: latency.nanoseconds)
             }
-            exchange.status = .http(Int(upstreamHead.status.code))
-            if shared.configuration.analysis, exchange.endpoint.tee == .agentInfo, exchange.isAgentTraffic, upstreamHead.status == .ok { exchange.teeAnswer = [] }
-            // The agent's version on every answer (V4-AGENT): handed over once per connection and version.
-            if shared.configuration.analysis, let version = upstreamHead.headers.first(name: "Datadog-Agent-Version"), version != lastAgentVersion {
-                lastAgentVersion = version
-                _ = shared.queue.offer(.agentVersion(version, receivedAt: Date()))
+            exchange.status = .http(upstreamHead.status)
+            if shared.configuration.analysis, exchange.endpoint.tee == .agentInfo, exchange.isAgentTraffic, upstreamHead.status == 200 { exchange.teeAnswer = [] }
+            let relayed = headBytes.withUnsafeReadableBytes { bytes in
+                // The agent's version on every answer (V4-AGENT): handed over once per connection and version.
+                if shared.configuration.analysis, let range = upstreamHead.agentVersion {
+                    let version = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+                    if version != lastAgentVersion {
+                        lastAgentVersion = version
+                        _ = shared.queue.offer(.agentVersion(version, receivedAt: Date()))
+                    }
+                }
+                return ClientResponseHead(upstream: upstreamHead, bytes: bytes, requestHTTP11: exchange.head.version == .http1_1,
+                                          closeAfterResponse: exchange.closeAfterResponse)
             }
-            let relayed = ClientResponseHead(upstream: upstreamHead, requestMethod: exchange.head.method, requestVersion: exchange.head.version,
-                                             closeAfterResponse: exchange.closeAfterResponse)
             exchange.closeAfterResponse = relayed.closeAfterResponse
-            context.write(wrapOutboundOut(.head(relayed.head)), promise: nil)
+            exchange.answerBody = relayed.body
+            rawOut.write(relayed.rewritten.map { context.channel.allocator.buffer(bytes: $0) } ?? headBytes)
             flushes.wroteClient()
         case .relayBody:
             guard let body else { return }
             exchange.answerClock.answerPartArrived(at: .now())
             exchange.responseBytes += body.readableBytes
-            if exchange.teeAnswer != nil { exchange.teeAnswer!.append(contentsOf: body.readableBytesView) }
-            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-            flushes.wroteClient()
+            // A chunked answer is teed from its de-chunked data (`relayData`).
+            if exchange.teeAnswer != nil, exchange.answerHead?.framing != .chunked { exchange.teeAnswer!.append(contentsOf: body.readableBytesView) }
+            if exchange.answerBody == .relayed {
+                rawOut.write(body)
+                flushes.wroteClient()
+            }
         case .relayEnd(let reuseUpstream, let exchangeComplete):
             if let connection = exchange.connection {
                 exchange.connection = nil
@@ -408,12 +451,11 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 shared.tee(.agentInfo(body: answer, receivedAt: Date()), path: exchange.head.uri, endpoint: exchange.endpoint)
                 exchange.teeAnswer = nil
             }
-            let close = exchange.closeAfterResponse
             _ = flushes.takeClient()  // flushed with the end
-            if close {
-                context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            if exchange.closeAfterResponse {
+                rawOut.flushThenClose()
             } else {
-                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)  // no future to allocate
+                context.flush()
             }
             if exchangeComplete { finish(exchange) }
         case .closeClient(let outcome, let dropUpstream):
@@ -444,6 +486,10 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         exchange.connection = connection
         connection.relay.delegate = self
+        // The de-chunked data of a chunked answer is wanted for the `/info` tee and by an
+        // HTTP/1.0 client (which cannot read chunks).
+        let teesAnswer = shared.configuration.analysis && exchange.endpoint.tee == .agentInfo && exchange.isAgentTraffic
+        connection.relay.expectAnswer(answersHead: exchange.head.method == .HEAD, collectsData: teesAnswer || exchange.head.version != .http1_1)
         if let context, !context.channel.isWritable {
             connection.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
         }
@@ -564,12 +610,13 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         write(answer, response, body: body, context: context)
     }
 
-    private func write(_ answer: LocalAnswer, _ response: LocalResponse, body: ByteBuffer?, context: ChannelHandlerContext) {
+    /// `closes`: close the connection once the answer is written (default: when the answer says so).
+    private func write(_ answer: LocalAnswer, _ response: LocalResponse, body: ByteBuffer?, context: ChannelHandlerContext, closes: Bool? = nil) {
         context.write(wrapOutboundOut(.head(answer.head)), promise: nil)
         if answer.sendsBody {
             context.write(wrapOutboundOut(.body(.byteBuffer(body ?? context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
         }
-        if answer.closeAfter {
+        if closes ?? answer.closeAfter {
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         } else {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -578,10 +625,21 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 }
 
 extension ProxyServerHandler: UpstreamResponseDelegate {
-    func upstreamResponseHead(_ head: HTTPResponseHead) {
+    func upstreamResponseHead(_ head: ScannedResponseHead, bytes: ByteBuffer) {
         guard let exchange else { return }
-        exchange.responseHead = head
+        exchange.answerHead = head
+        exchange.answerHeadBytes = bytes
         perform(exchange.machine.upstreamResponseHead(), exchange)
+    }
+
+    /// De-chunked data of a chunked answer: teed (`/info`), and what an HTTP/1.0 client gets.
+    func upstreamResponseData(_ data: ByteBuffer) {
+        guard let exchange, exchange.machine.upstreamResponseBody() == .relayBody else { return }
+        if exchange.teeAnswer != nil { exchange.teeAnswer!.append(contentsOf: data.readableBytesView) }
+        if exchange.answerBody == .deChunked {
+            rawOut.write(data)
+            flushes.wroteClient()
+        }
     }
 
     func upstreamResponseBody(_ body: ByteBuffer) {

@@ -128,8 +128,9 @@ final class UpstreamPool: @unchecked Sendable {
             .connectTimeout(connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    // Headers written here were parsed by NIO's server decoder: no second validation.
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
+                    // Requests go out through NIO's encoder (headers parsed by NIO's server decoder:
+                    // no second validation); answers come in as bytes (`UpstreamRelayHandler`).
+                    try channel.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
                     try channel.pipeline.syncOperations.addHandler(UpstreamRelayHandler())
                 }
             }

@@ -3,8 +3,12 @@ import NIOHTTP1
 
 /// What an upstream connection reports to the exchange currently using it (on its event loop).
 protocol UpstreamResponseDelegate: AnyObject {
-    func upstreamResponseHead(_ head: HTTPResponseHead)
+    /// The answer's head as the agent sent it (`bytes`), and what was read of it.
+    func upstreamResponseHead(_ head: ScannedResponseHead, bytes: ByteBuffer)
+    /// Body bytes as the agent sent them.
     func upstreamResponseBody(_ body: ByteBuffer)
+    /// De-chunked data of a chunked body, when asked for (`expectAnswer(collectsData:)`).
+    func upstreamResponseData(_ data: ByteBuffer)
     func upstreamResponseEnd(keepAlive: Bool)
     /// The end of one read batch from the agent: the parts relayed since are flushed to the client.
     func upstreamReadComplete()
@@ -12,27 +16,38 @@ protocol UpstreamResponseDelegate: AnyObject {
     func upstreamWritabilityChanged(isWritable: Bool)
 }
 
-/// The last handler of an upstream connection's pipeline: hands the agent's answer, part by
-/// part, to the exchange that leased the connection. It holds no state beyond keep-alive.
+/// The last handler of an upstream connection's pipeline: reads the agent's bytes with an
+/// `AnswerRelay` (no HTTP decoder) and hands the answer, as the bytes read, to the exchange that
+/// leased the connection. Requests still go out through NIO's `HTTPRequestEncoder`.
 final class UpstreamRelayHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = HTTPClientRequestPart
 
     weak var delegate: (any UpstreamResponseDelegate)?
-    private var keepAlive = true
+    private var answer = AnswerRelay()
+
+    /// The leasing exchange's request is about to go out: read the next bytes as its answer.
+    /// `answersHead`: the request is HEAD (no body follows the head, RFC 9110 §9.3.2).
+    func expectAnswer(answersHead: Bool, collectsData: Bool) {
+        answer.expectAnswer(answersHead: answersHead, collectsData: collectsData)
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            keepAlive = head.isKeepAlive
-            delegate?.upstreamResponseHead(head)
-        case .body(let body):
-            delegate?.upstreamResponseBody(body)
-        case .end:
-            let delegate = self.delegate
-            self.delegate = nil
-            delegate?.upstreamResponseEnd(keepAlive: keepAlive)
+        var failed = false
+        answer.read(unwrapInboundIn(data)) { event in
+            switch event {
+            case .head(let head, let bytes): delegate?.upstreamResponseHead(head, bytes: bytes)
+            case .body(let body): delegate?.upstreamResponseBody(body)
+            case .data(let data): delegate?.upstreamResponseData(data)
+            case .end(let reusable):
+                let delegate = self.delegate
+                self.delegate = nil
+                delegate?.upstreamResponseEnd(keepAlive: reusable)
+            case .invalid: failed = true
+            }
         }
+        // A malformed answer, or bytes nobody asked for: closing reports `upstreamClosed`.
+        if failed { context.close(promise: nil) }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -43,7 +58,12 @@ final class UpstreamRelayHandler: ChannelInboundHandler, RemovableChannelHandler
     func channelInactive(context: ChannelHandlerContext) {
         let delegate = self.delegate
         self.delegate = nil
-        delegate?.upstreamClosed()
+        if case .end(let reusable)? = answer.closed() {
+            delegate?.upstreamResponseEnd(keepAlive: reusable)  // a body read until the close
+            delegate?.upstreamReadComplete()
+        } else {
+            delegate?.upstreamClosed()
+        }
         context.fireChannelInactive()
     }
 
@@ -53,7 +73,7 @@ final class UpstreamRelayHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A reset or a malformed answer: closing reports `upstreamClosed` to the exchange.
+        // A reset: closing reports `upstreamClosed` to the exchange.
         context.close(promise: nil)
     }
 }
