@@ -87,6 +87,25 @@ extension SocketSuites {
         await harness.stop()
     }
 
+    /// The agent's answer to HEAD is relayed as bytes (no body follows its head), and the proxy's
+    /// own answers on the same connection afterwards keep their bodies: nothing pairs requests
+    /// with answers through NIO's encoder, which the relayed answers do not pass.
+    @Test func afterRelayedHEADAnswersALocalAnswerKeepsItsBody() async throws {
+        let harness = try await ProxyHarness.start()
+        let raw = try await RawConnection.connect(harness.address)
+        let received = ReceivedBytes()
+        try await raw.channel.pipeline.addHandler(received).get()
+        let heads = String(repeating: "HEAD /info HTTP/1.1\r\nHost: x\r\n\r\n", count: 3)
+        try await raw.write(heads + "GET /compat/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        for _ in 0..<300 where !received.text.contains("\"uptime_seconds\"") { try await Task.sleep(for: .milliseconds(10)) }
+        let text = received.text
+        #expect(text.components(separatedBy: "HTTP/1.1 200 OK").count - 1 == 4)
+        #expect(!text.contains("\"version\""), "no /info body after a HEAD answer")
+        #expect(text.contains("\"status\":\"ok\""), "the local answer after them has its body: \(text.suffix(200))")
+        await raw.close()
+        await harness.stop()
+    }
+
     @Test func hopByHopHeadersStopAtTheProxy() async throws {
         let harness = try await ProxyHarness.start()
         _ = try await TestClient.request(harness.address, .POST, "/v0.6/stats",

@@ -97,9 +97,15 @@ public final class ProxyServer: Sendable {
                     // itself. No outbound header validation: every header written was parsed from a request
                     // or an answer by NIO's decoder (which rejects invalid names and values), or is
                     // one of the proxy's own fixed headers. Validating again cost ~2% of a request.
-                    // No error handling: a request NIO cannot parse is answered 400 by ProxyServerHandler,
-                    // which knows whether an answer is being relayed beneath the encoder.
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
+                    // Not `configureHTTPServerPipeline`: its decoder feeds the encoder the method of
+                    // every request, which only an answer through the encoder takes back; the agent's
+                    // answers are relayed as bytes beneath it, so that queue would grow for the
+                    // connection's life and a later local answer would be framed for an older
+                    // request (a HEAD's: no body). The encoder here frames by status alone and
+                    // `LocalAnswer` leaves the body out for HEAD. No NIO error handler: a request
+                    // NIO cannot parse is answered 400 by ProxyServerHandler, which knows whether an
+                    // answer is being relayed.
+                    try channel.pipeline.syncOperations.addHandlers([HTTPResponseEncoder(), ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes))])
                     let handler = ProxyServerHandler(shared: shared, role: role)
                     try channel.pipeline.syncOperations.addHandler(handler.rawOut, position: .first)
                     try channel.pipeline.syncOperations.addHandler(handler)
