@@ -41,7 +41,8 @@ sleep 1
 replay --rate $RATE --duration $SECS > $OUT/strace-run.json
 kill -INT $ST; wait $ST || true
 if ! perf probe -l 2>/dev/null | grep -q 'probe_libc:malloc'; then
-    perf probe -q -x "$(ldd "$(command -v python3)" | awk '/libc.so.6/ {print $3}')" --add malloc || true
+    # libc as /bin/sh links it (python3 may be a static build, as pyenv's is here)
+    perf probe -q -x "$(ldd /bin/sh | awk '/libc.so.6/ {print $3}')" --add malloc || true
 fi
 perf stat -p $PIDS -e probe_libc:malloc -x, -o $OUT/malloc.csv -- \
     "$TOOL" "$PAYLOAD" --target http://127.0.0.1:$PP --connections $CONN --json --quiet --rate $RATE --duration $SECS > $OUT/malloc-run.json 2>/dev/null || true
