@@ -281,8 +281,7 @@ public final class AnalysisQueue: @unchecked Sendable {
                 while taken < count && taken < AnalysisQueueLimits.batchPayloads {
                     let size = items[head]!.size
                     guard taken == 0 || takenBytes + size <= AnalysisQueueLimits.batchBytes else { break }
-                    batch.append(items[head])
-                    items[head] = nil
+                    batch.append(items[head].take())  // moved, not copied (no retain/release of its parts)
                     head = head + 1 == capacity ? 0 : head + 1
                     taken += 1
                     takenBytes += size
@@ -293,13 +292,13 @@ public final class AnalysisQueue: @unchecked Sendable {
                 lock.unlock()
 
                 for i in batch.indices {
-                    switch batch[i]! {
+                    // Moved out of the batch: its body is freed after its analysis, not at the end of the batch.
+                    switch batch[i].take()! {
                     case .request(let request): analyzer.analyze(request)
                     case .forwarded(let request): analyzer.analyze(request.captured())
                     case .agentInfo(let body, let receivedAt): analyzer.analyzeAgentInfo(body: body, receivedAt: receivedAt)
                     case .agentVersion(let version, let receivedAt): analyzer.analyzeAgentVersion(version, receivedAt: receivedAt)
                     }
-                    batch[i] = nil  // its body is freed now, not at the end of the batch
                 }
                 batch.removeAll(keepingCapacity: true)
 

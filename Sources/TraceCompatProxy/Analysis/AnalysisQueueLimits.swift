@@ -9,16 +9,21 @@
 /// switch, and a thread that starts every payload on cold caches.
 public enum AnalysisQueueLimits {
     /// How long a thread that emptied the queue waits for more before it looks again (a timed
-    /// wait no offer interrupts): 5 ms. At 1,000 payloads/s a thread then wakes ~200 times a
-    /// second for ~5 payloads each instead of 1,000 times for one, and offers make no system
-    /// call at all. What it delays is analysis, never forwarding; the report is handed over
-    /// every 250 ms anyway (`AnalysisLimits.handOverInterval`). A linger that finds nothing parks
-    /// the thread (an untimed wait, woken by the next offer), so an idle proxy does not poll.
-    public static let lingerNanoseconds: UInt64 = 5_000_000
+    /// wait no offer interrupts): 50 ms. At 1,000 payloads/s a thread then wakes ~20 times a
+    /// second for ~50 payloads each instead of 1,000 times for one, and offers make no system
+    /// call at all. Measured in the proxy at 1,000 small payloads/s (RESULTS.md), the analysis
+    /// thread's CPU per payload fell with the linger: 38-46 µs waking per payload, 26-32 µs at
+    /// 5 ms, 18-21 µs at 20 ms, 16-17 µs at 50 ms (a thread that starts on cold caches pays it
+    /// once per batch, not per payload). What it delays is analysis, never forwarding: the
+    /// report is handed over every 250 ms anyway (`AnalysisLimits.handOverInterval`), and
+    /// `waitUntilIdle` and `drain` end a linger at once. A linger that finds nothing parks the
+    /// thread (an untimed wait, woken by the next offer), so an idle proxy does not poll.
+    public static let lingerNanoseconds: UInt64 = 50_000_000
 
     /// Payloads waiting that end a linger early (the offer that reaches it wakes a thread): 64,
-    /// or a quarter of `queue_capacity` if that is smaller. At 6,380 small payloads/s a 5 ms
-    /// linger gathers ~32, so this only acts on bursts, well before the queue is full.
+    /// or a quarter of `queue_capacity` if that is smaller: above 1,280 payloads/s this, not the
+    /// linger, decides when a thread wakes (every 10 ms at 6,380/s), well before the queue (1,024
+    /// by default) is full.
     public static let lingerWakePayloads = 64
 
     /// Bytes waiting that end a linger early: 1 MiB, or a quarter of `queue_max_bytes` if that is
@@ -27,7 +32,8 @@ public enum AnalysisQueueLimits {
     public static let lingerWakeBytes = 1 << 20
 
     /// Payloads a thread takes under one lock at most: 64. Bounds the thread's local batch, and
-    /// leaves the rest to the other analysis threads when there are several.
+    /// leaves the rest to the other analysis threads when there are several. Measured with 64 and
+    /// with 256 (threshold and batch) at a 50 ms linger: the same within the noise, so the smaller.
     public static let batchPayloads = 64
 
     /// Body bytes a thread takes under one lock at most (beyond its first payload): 1 MiB. Bytes
