@@ -23,15 +23,14 @@ import Glibc
         return result!
     }
 
-    /// Scheduling policy (field 41 of /proc/self/task/TID/stat) of every thread of this process.
-    func threadPolicies() throws -> [Int] {
-        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
-        return tasks.compactMap { tid in
-            guard let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return nil }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 38 ? Int(fields[38]) : nil  // fields[0] is field 3 (state)
-        }
+    /// Scheduling policy (field 41) and nice value (field 19) of one thread of this process,
+    /// from /proc/self/task/TID/stat; nil once the thread is gone.
+    func schedule(ofThread tid: Int32) -> (policy: Int, nice: Int)? {
+        guard let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")  // fields[0] is field 3 (state)
+        guard fields.count > 38, let policy = Int(fields[38]), let nice = Int(fields[16]) else { return nil }
+        return (policy, nice)
     }
 
     @Test func idleIsSchedIdleAndLowIsNice10() {
@@ -44,46 +43,35 @@ import Glibc
         #expect(low.2 == 10)
     }
 
-    @Test func theQueueThreadsRunAtTheConfiguredPriority() throws {
-        func idleThreads() throws -> Int { try threadPolicies().filter { $0 == 5 }.count }
-        /// Polls (threads set their policy as they start, and take a moment to exit).
-        func waitFor(_ done: (Int) -> Bool) throws -> Int {
-            var count = try idleThreads()
-            for _ in 0..<200 where !done(count) {
-                Thread.sleep(forTimeInterval: 0.01)
-                count = try idleThreads()
-            }
-            return count
+    /// Looks at this queue's own threads only (their kernel IDs, `threadIDs()`): other suites'
+    /// queues run at the same time in the same process, so counting SCHED_IDLE threads
+    /// process-wide could not tell whose they were.
+    /// `nice` nil: the process's own (SCHED_IDLE keeps the nice value it inherits).
+    @Test(arguments: [(AnalysisPriority.idle, 5, nil), (.low, 0, 10)] as [(AnalysisPriority, Int, Int?)])
+    func theQueueThreadsRunAtTheConfiguredPriority(priority: AnalysisPriority, policy: Int, nice: Int?) throws {
+        let inherited = Int(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0))
+        let nice = nice ?? inherited
+        let queue = AnalysisQueue(capacity: 4, threads: 2, priority: priority, store: ReportStore())
+        let tids = queue.threadIDs()
+        #expect(tids.count == 2 && Set(tids).count == 2 && !tids.contains(-1), "\(tids)")
+        for tid in tids {
+            let seen = schedule(ofThread: tid)
+            #expect(seen?.policy == policy && seen?.nice == nice, "thread \(tid): \(String(describing: seen))")
         }
-        let before = try waitFor { $0 == 0 }
-        let queue = AnalysisQueue(capacity: 4, threads: 2, priority: .idle, store: ReportStore())
-        let running = try waitFor { $0 >= before + 2 }
         queue.drain()
-        let stopped = try waitFor { $0 <= running - 2 }
-        #expect(running - stopped == 2, "the 2 analysis threads, and only they, ran SCHED_IDLE")
         #expect(ProxyConfiguration().analysisPriority == .idle)
         #expect(AnalysisPriority(rawValue: "low") == .low && AnalysisPriority(rawValue: "nice") == nil)
     }
 
-    /// Kernel names of this process's threads (`/proc/self/task/TID/comm`).
-    func threadNames() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").compactMap { tid in
+    /// The analysis threads carry kernel names (pthread_setname_np), which the benchmark harness
+    /// and `top -H` read: one `tc-analysis-N` per thread (this queue's own, by kernel ID), and
+    /// idle reported when nothing is queued.
+    @Test func theQueueThreadsAreNamedAndIdleIsReported() throws {
+        let queue = AnalysisQueue(capacity: 4, threads: 2, priority: .idle, store: ReportStore())
+        let names = queue.threadIDs().map { tid in
             (try? String(contentsOfFile: "/proc/self/task/\(tid)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-    }
-
-    /// The analysis threads carry kernel names (pthread_setname_np), which the benchmark harness
-    /// and `top -H` read: one `tc-analysis-N` per thread, and idle reported when nothing is queued.
-    @Test func theQueueThreadsAreNamedAndIdleIsReported() throws {
-        let before = try threadNames().filter { $0.hasPrefix("tc-analysis-") }.count
-        let queue = AnalysisQueue(capacity: 4, threads: 2, priority: .idle, store: ReportStore())
-        var named: [String] = []
-        for _ in 0..<300 {
-            named = try threadNames().filter { $0.hasPrefix("tc-analysis-") }
-            if named.count >= before + 2 { break }
-            Thread.sleep(forTimeInterval: 0.01)
-        }
-        #expect(named.filter { $0 == "tc-analysis-0" }.count >= 1 && named.filter { $0 == "tc-analysis-1" }.count >= 1, "\(named)")
+        #expect(names.sorted { ($0 ?? "") < ($1 ?? "") } == ["tc-analysis-0", "tc-analysis-1"], "\(names)")
         queue.waitUntilIdle()
         #expect(queue.activity == AnalysisQueue.Activity(queued: 0, inFlight: 0))
         #expect(queue.activity.idle)

@@ -12,6 +12,16 @@ import Glibc
 ///
 /// `offer` never blocks: when the queue is full the work is refused and the caller counts it as
 /// `not_analysed`; the request has already been forwarded either way.
+///
+/// Waking is batched (`AnalysisQueueLimits`), because a wake per payload cost more than analysing
+/// a small payload: a thread that empties the queue lingers (a timed wait of
+/// `lingerNanoseconds` that offers do not interrupt) and then takes everything that came, up to
+/// `batchPayloads`, under one lock; a linger that finds nothing parks the thread, and only an
+/// offer that finds a thread parked (or the queue past `lingerWakePayloads` /
+/// `lingerWakeBytes`) signals one, once until a thread wakes. The caps are unchanged: an offer
+/// beyond them is refused whether or not a thread is lingering, so memory stays bounded and
+/// `not_analysed` exact. `activity` counts a batch as in flight from the moment it is taken to
+/// the end of its last payload, so `idle` is exact.
 public final class AnalysisQueue: @unchecked Sendable {
     /// One unit of analysis.
     public enum Work: Sendable {
@@ -39,7 +49,12 @@ public final class AnalysisQueue: @unchecked Sendable {
     public let maxBytes: Int
     /// The default `queue_max_bytes` (`ProxyLimits.analysisQueueMaxBytes`).
     public static let defaultMaxBytes = ProxyLimits.analysisQueueMaxBytes
-    private let condition = NSCondition()
+    /// How long a thread that emptied the queue waits before looking again (nanoseconds).
+    public let lingerNanoseconds: UInt64
+    /// An offer that brings the queue to this many payloads, or `wakeBytes` held, ends a linger.
+    let wakePayloads: Int
+    let wakeBytes: Int
+    private let lock = AnalysisQueueLock()
     private var items: [Work?] = []
     private var head = 0
     private var count = 0
@@ -47,23 +62,38 @@ public final class AnalysisQueue: @unchecked Sendable {
     private var busy = 0
     private var accepting = true
     private var stopping = false
-    private var threads: [Thread] = []
+    private var threadCount: Int
     private var finished = 0
+    /// Threads in an untimed wait (woken only by a signal), and in a linger.
+    private var parked = 0
+    private var lingering = 0
+    /// A signal was sent and no thread has woken since: further offers need not send another.
+    private var wakePending = false
+    /// Callers of `waitUntilIdle` waiting (a finished batch wakes them only if there are any).
+    private var idleWaiters = 0
+    /// Kernel thread IDs of the threads that have started (`threadIDs()`).
+    private var kernelThreadIDs: [Int32] = []
 
+    /// `lingerNanoseconds`: how long a thread that emptied the queue waits for more before it
+    /// looks again (`AnalysisQueueLimits.lingerNanoseconds`; 0 looks again at once).
     public init(capacity: Int, maxBytes: Int = AnalysisQueue.defaultMaxBytes, threads threadCount: Int,
-                priority: AnalysisPriority = .idle, store: ReportStore) {
+                priority: AnalysisPriority = .idle, store: ReportStore,
+                lingerNanoseconds: UInt64 = AnalysisQueueLimits.lingerNanoseconds) {
         self.capacity = max(1, capacity)
         self.maxBytes = max(1, maxBytes)
+        self.lingerNanoseconds = lingerNanoseconds
+        self.wakePayloads = max(1, min(AnalysisQueueLimits.lingerWakePayloads, self.capacity / 4))
+        self.wakeBytes = max(1, min(AnalysisQueueLimits.lingerWakeBytes, self.maxBytes / 4))
+        self.threadCount = max(1, threadCount)
         self.items = Array(repeating: nil, count: self.capacity)
-        for index in 0..<max(1, threadCount) {
+        for index in 0..<self.threadCount {
             let thread = Thread { [self] in
                 Self.nameCurrentThread("\(ProxyLimits.analysisThreadNamePrefix)\(index)")
                 priority.applyToCurrentThread()
                 self.work(with: Analyzer(store: store))
             }
-            threads.append(thread)
+            thread.start()
         }
-        for thread in self.threads { thread.start() }
     }
 
     /// Gives the calling thread a kernel name (`/proc/PID/task/TID/comm`, `top -H`, `perf`), so
@@ -79,13 +109,38 @@ public final class AnalysisQueue: @unchecked Sendable {
         #endif
     }
 
+    /// The calling thread's kernel ID (`gettid(2)`, glibc ≥ 2.30, looked up like
+    /// `pthread_setname_np`); -1 without it.
+    static func currentKernelThreadID() -> Int32 {
+        #if os(Linux)
+        return getThreadID?() ?? -1
+        #else
+        return -1
+        #endif
+    }
+
     #if os(Linux)
     private typealias SetThreadName = @convention(c) (pthread_t, UnsafePointer<CChar>) -> Int32
     private static let setThreadName: SetThreadName? = {
         guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "pthread_setname_np") else { return nil }
         return unsafeBitCast(symbol, to: SetThreadName.self)
     }()
+    private typealias GetThreadID = @convention(c) () -> Int32
+    private static let getThreadID: GetThreadID? = {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "gettid") else { return nil }
+        return unsafeBitCast(symbol, to: GetThreadID.self)
+    }()
     #endif
+
+    /// The kernel thread IDs of this queue's analysis threads (`/proc/self/task/TID`), once every
+    /// one has started (its name and priority are set by then): what tools and tests look at to
+    /// see this queue's threads and no other's.
+    public func threadIDs() -> [Int32] {
+        lock.withLock {
+            while kernelThreadIDs.count < threadCount && finished < threadCount { lock.waitForIdle() }
+            return kernelThreadIDs
+        }
+    }
 
     /// What `/compat/health` reports of analysis: payloads waiting, payloads being analysed, and
     /// whether both are zero (read under one lock, so `idle` is never a mix of two moments).
@@ -100,39 +155,33 @@ public final class AnalysisQueue: @unchecked Sendable {
         }
     }
 
-    /// Queued and in-flight payloads, read together.
+    /// Queued and in-flight payloads, read together. A batch a thread took counts in flight
+    /// until its last payload is analysed.
     public var activity: Activity {
-        condition.lock()
-        defer { condition.unlock() }
-        return Activity(queued: count, inFlight: busy)
+        lock.withLock { Activity(queued: count, inFlight: busy) }
     }
 
     /// Payloads waiting (not counting ones being analysed).
     public var depth: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return count
+        lock.withLock { count }
     }
 
     /// Body bytes held for analysis: queued, being received for the tee (`reserve`), not
     /// counting payloads being analysed.
     public var heldBytes: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return bytes
+        lock.withLock { bytes }
     }
 
     /// Queues `work` for analysis; false when the queue is full or draining.
     public func offer(_ work: Work) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         let size = work.size
         // One payload alone may always wait (else a payload above maxBytes could never be analysed).
         guard accepting, count < capacity, count == 0 || bytes + size <= maxBytes else { return false }
-        items[(head + count) % capacity] = work
-        count += 1
+        enqueue(work)
         bytes += size
-        condition.broadcast()  // not signal(): one condition serves workers and waitUntilIdle/drain
+        wakeIfNeeded()
         return true
     }
 
@@ -141,8 +190,8 @@ public final class AnalysisQueue: @unchecked Sendable {
     /// `not_analysed` by the caller). Give the bytes back with `release`, or hand them over with
     /// `offer(_:reserved:)`.
     public func reserve(_ size: Int) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         // One payload alone may always be kept (else a payload above maxBytes could never be analysed).
         guard accepting, bytes == 0 || bytes + size <= maxBytes else { return false }
         bytes += size
@@ -152,78 +201,131 @@ public final class AnalysisQueue: @unchecked Sendable {
     /// Gives back bytes taken with `reserve` (a tee body dropped before it was queued).
     public func release(_ size: Int) {
         guard size > 0 else { return }
-        condition.lock()
-        bytes -= size
-        condition.unlock()
+        lock.withLock { bytes -= size }
     }
 
     /// Queues `work` whose body bytes were counted with `reserve` already (`reserved` of them);
     /// false when the queue is full or draining, and the reserved bytes are given back.
     public func offer(_ work: Work, reserved: Int) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         guard accepting, count < capacity else {
             bytes -= reserved
             return false
         }
-        items[(head + count) % capacity] = work
-        count += 1
+        enqueue(work)
         bytes += work.size - reserved
-        condition.broadcast()  // not signal(): one condition serves workers and waitUntilIdle/drain
+        wakeIfNeeded()
         return true
+    }
+
+    /// Lock held.
+    @inline(__always)
+    private func enqueue(_ work: Work) {
+        let tail = head + count
+        items[tail < capacity ? tail : tail - capacity] = work
+        count += 1
+    }
+
+    /// After an offer (lock held): signals one thread if one is parked, or if the queue reached a
+    /// wake threshold while threads linger; not again until a thread has woken. Otherwise no
+    /// system call: a lingering thread looks by itself when its linger ends.
+    @inline(__always)
+    private func wakeIfNeeded() {
+        guard !wakePending else { return }
+        if parked > 0 || (lingering > 0 && (count >= wakePayloads || bytes >= wakeBytes)) {
+            wakePending = true
+            lock.signalWork()
+        }
     }
 
     /// Stops accepting, lets the threads finish what is queued, and waits for them (shutdown).
     public func drain() {
-        condition.lock()
+        lock.lock()
         accepting = false
         stopping = true
-        condition.broadcast()
-        while finished < threads.count {
-            condition.wait()
-        }
-        condition.unlock()
+        lock.wakeWork()
+        while finished < threadCount { lock.waitForIdle() }
+        lock.unlock()
     }
 
-    /// Waits until nothing is queued or being analysed (tests, admin snapshots).
+    /// Waits until nothing is queued or being analysed (tests, admin snapshots); ends a linger so
+    /// as not to wait for it.
     public func waitUntilIdle() {
-        condition.lock()
-        while count > 0 || busy > 0 { condition.wait() }
-        condition.unlock()
+        lock.lock()
+        idleWaiters += 1
+        while count > 0 || busy > 0 {
+            if count > 0 && !wakePending && (parked > 0 || lingering > 0) {
+                wakePending = true
+                lock.signalWork()
+            }
+            lock.waitForIdle()
+        }
+        idleWaiters -= 1
+        lock.unlock()
     }
 
     private func work(with analyzer: Analyzer) {
+        var batch: [Work?] = []
+        batch.reserveCapacity(AnalysisQueueLimits.batchPayloads)
+        // The last wait was a linger, or the thread is new: the next empty look parks (a linger
+        // follows a batch only, when more is likely to come).
+        var lingered = true
+        lock.lock()
+        kernelThreadIDs.append(Self.currentKernelThreadID())
+        lock.wakeIdleWaiters()  // threadIDs()
         while true {
-            condition.lock()
-            while count == 0 && !stopping { condition.wait() }
-            if count == 0 && stopping {
-                condition.unlock()
-                analyzer.handOverNow()  // what this thread folded reaches the store before drain() returns
-                condition.lock()
-                finished += 1
-                condition.broadcast()
-                condition.unlock()
-                return
-            }
-            let work = items[head]!
-            items[head] = nil
-            head = (head + 1) % capacity
-            count -= 1
-            bytes -= work.size
-            busy += 1
-            condition.unlock()
+            if count > 0 {
+                // Up to batchPayloads, and batchBytes unless the first payload alone is larger.
+                var taken = 0, takenBytes = 0
+                while taken < count && taken < AnalysisQueueLimits.batchPayloads {
+                    let size = items[head]!.size
+                    guard taken == 0 || takenBytes + size <= AnalysisQueueLimits.batchBytes else { break }
+                    batch.append(items[head].take())  // moved, not copied (no retain/release of its parts)
+                    head = head + 1 == capacity ? 0 : head + 1
+                    taken += 1
+                    takenBytes += size
+                }
+                count -= taken
+                bytes -= takenBytes
+                busy += taken
+                lock.unlock()
 
-            switch work {
-            case .request(let request): analyzer.analyze(request)
-            case .forwarded(let request): analyzer.analyze(request.captured())
-            case .agentInfo(let body, let receivedAt): analyzer.analyzeAgentInfo(body: body, receivedAt: receivedAt)
-            case .agentVersion(let version, let receivedAt): analyzer.analyzeAgentVersion(version, receivedAt: receivedAt)
-            }
+                for i in batch.indices {
+                    // Moved out of the batch: its body is freed after its analysis, not at the end of the batch.
+                    switch batch[i].take()! {
+                    case .request(let request): analyzer.analyze(request)
+                    case .forwarded(let request): analyzer.analyze(request.captured())
+                    case .agentInfo(let body, let receivedAt): analyzer.analyzeAgentInfo(body: body, receivedAt: receivedAt)
+                    case .agentVersion(let version, let receivedAt): analyzer.analyzeAgentVersion(version, receivedAt: receivedAt)
+                    }
+                }
+                batch.removeAll(keepingCapacity: true)
 
-            condition.lock()
-            busy -= 1
-            condition.broadcast()
-            condition.unlock()
+                lock.lock()
+                busy -= taken
+                if idleWaiters > 0 && count == 0 && busy == 0 { lock.wakeIdleWaiters() }
+                lingered = false
+                continue
+            }
+            if stopping { break }
+            if lingered || lingerNanoseconds == 0 {
+                parked += 1
+                lock.waitForWork()
+                parked -= 1
+            } else {
+                lingering += 1
+                lock.waitForWork(nanoseconds: lingerNanoseconds)
+                lingering -= 1
+                lingered = true
+            }
+            wakePending = false
+        }
+        lock.unlock()
+        analyzer.handOverNow()  // what this thread folded reaches the store before drain() returns
+        lock.withLock {
+            finished += 1
+            lock.wakeIdleWaiters()
         }
     }
 }
