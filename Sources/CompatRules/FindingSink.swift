@@ -16,7 +16,7 @@ public protocol FindingSink {
     /// ddtrace-written struct tags).
     mutating func recordInternal(_ rule: RuleID, kind: UInt8, operation: ByteView, key: ByteView,
                                  texts: (FindingStrings) -> FindingTexts, sample: () -> SampleTexts)
-    /// Remembers something about the current span until its trace ends (`SpanRule.traceEnded`).
+    /// Remembers something about the current span until its trace ends (`CompatRule.traceEnded`).
     mutating func note(_ note: TraceNote)
     /// What was noted in the trace that just ended.
     var traceNotes: [TraceNote] { get }

@@ -41,6 +41,9 @@ public enum Rules {
     /// Rule by id (`RuleID.rule`).
     static let byID: [RuleID: any CompatRule.Type] = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
 
+    /// Rule id by its text (`RuleID(rawValue:)`).
+    static let byName: [String: RuleID] = Dictionary(ids.map { ($0.rawValue, $0) }, uniquingKeysWith: { a, _ in a })
+
     /// Position in the registry (`RuleID`'s order).
     static let order: [RuleID: Int] = Dictionary(ids.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
 
