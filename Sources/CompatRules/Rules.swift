@@ -28,8 +28,9 @@ public enum Rules {
         visitor.visit(V4CanaryDiffRule.self, &sink)
     }
 
-    /// Every registered rule, in order.
-    public static let all: [any CompatRule.Type] = {
+    /// Every registered rule, in order. Immutable once made, and rules are stateless metatypes:
+    /// safe to read from any thread.
+    nonisolated(unsafe) public static let all: [any CompatRule.Type] = {
         var v = All(), none = NoSink()
         visitAll(&v, &none)
         return v.rules
@@ -39,7 +40,7 @@ public enum Rules {
     public static let ids: [RuleID] = all.map { $0.id }
 
     /// Rule by id (`RuleID.rule`).
-    static let byID: [RuleID: any CompatRule.Type] = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    nonisolated(unsafe) static let byID: [RuleID: any CompatRule.Type] = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
 
     /// Rule id by its text (`RuleID(rawValue:)`).
     static let byName: [String: RuleID] = Dictionary(ids.map { ($0.rawValue, $0) }, uniquingKeysWith: { a, _ in a })
