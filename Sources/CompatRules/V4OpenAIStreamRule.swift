@@ -21,10 +21,15 @@ public enum V4OpenAIStreamRule: CompatRule {
     public static let summaryDetail = SummaryDetail.services
     @inlinable public static var spanReads: SpanReads { [.component, .openAIModel] }
 
-    /// OpenAI APM spans, once per (service, model).
-    @inlinable
+    /// OpenAI APM spans, once per (service, model). The test inlined, the record not: asked on
+    /// every span, it finds one on few.
+    @inlinable @inline(__always)
     public static func judge<S: FindingSink>(_ facts: SpanFacts, into sink: inout S) {
-        guard isOpenAISpan(component: facts.component) else { return }
+        if isOpenAISpan(component: facts.component) { record(facts, into: &sink) }
+    }
+
+    @inlinable @inline(never)
+    static func record<S: FindingSink>(_ facts: SpanFacts, into sink: inout S) {
         sink.record(id, kind: 0, operation: .empty, resource: .empty, key: facts.model,
                     texts: { s in FindingTexts(key: s.key.isEmpty ? nil : s.key, kind: "apm",
                                                evidence: "OpenAI APM spans (the wire cannot show whether calls stream)") },

@@ -351,7 +351,7 @@ struct AnalysisState: FindingSink, MessageSink {
             apps[slot].inPayload = true
             payloadApps.append(slot)
         }
-        let app = apps[slot]
+        // The app's slot, not a copy of it: copying `App` retains its name on every span.
         current = Current(app: slot, service: service, time: span.start > 0 ? ReportTime(nanoseconds: span.start) : fallback,
                           traceID: span.traceID, spanID: span.spanID)
         var f = SpanFacts(span)
@@ -360,14 +360,14 @@ struct AnalysisState: FindingSink, MessageSink {
         f.errorMessage = errorMessage
         f.model = model
         let maps = (meta: span.meta, metrics: span.metrics, metaStruct: span.metaStruct)
-        flagged.withUnsafeBufferPointer { f.flagged = $0; judge(f, maps, app: app, metaKeys: metaKeys) }
+        flagged.withUnsafeBufferPointer { f.flagged = $0; judge(f, maps, app: slot, metaKeys: metaKeys) }
         // The flagged entries' storage is kept for the next span.
         flaggedStorage = flagged
     }
 
     /// The rest of `judge`, with the span's facts (their flagged entries valid here).
     @inline(__always)
-    mutating func judge(_ f: SpanFacts, _ span: (meta: SpanTags, metrics: SpanMetrics, metaStruct: SpanMetaStruct), app: App,
+    mutating func judge(_ f: SpanFacts, _ span: (meta: SpanTags, metrics: SpanMetrics, metaStruct: SpanMetaStruct), app: Int,
                         metaKeys: CanaryAccumulator.KeySignature) {
         let reads = spanReads
         let profiling = canaryMajor != nil
@@ -389,7 +389,7 @@ struct AnalysisState: FindingSink, MessageSink {
             }
         }
         if let major = canaryMajor {
-            canary.add(f, meta: span.meta, metrics: span.metrics, app: app.name, appHash: app.hash, major: major.name, majorHash: major.hash, trace: traceSerial,
+            canary.add(f, meta: span.meta, metrics: span.metrics, app: apps[app].name, appHash: apps[app].hash, major: major.name, majorHash: major.hash, trace: traceSerial,
                        metaKeys: metaKeys, metricKeys: metricKeys, strings: &strings)
         }
         if reads.contains(.metaStruct), !span.metaStruct.isEmpty {
