@@ -20,7 +20,7 @@ public struct SpanFacts {
     public var errorMessage = ByteView.empty
     /// The OpenAI model (`.openAIModel`).
     public var model = ByteView.empty
-    /// The meta entries rules flagged during the walk (`SpanRule.flagMeta`), in payload order: a
+    /// The meta entries rules flagged during the walk (`CompatRule.flagMeta`), in payload order: a
     /// view of the analyzer's buffer, so that the facts are plain bytes that every rule gets
     /// without a reference count.
     public var flagged = UnsafeBufferPointer<FlaggedMeta>(start: nil, count: 0)

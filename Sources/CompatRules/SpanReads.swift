@@ -13,10 +13,10 @@ public struct SpanReads: OptionSet, Sendable {
     @inlinable public static var errorMessage: SpanReads { SpanReads(rawValue: 1 << 2) }
     /// `meta["openai.request.model"]`, else `meta["openai.response.model"]` (`SpanFacts.model`).
     @inlinable public static var openAIModel: SpanReads { SpanReads(rawValue: 1 << 3) }
-    /// Every meta entry (`SpanRule.flagMeta`).
+    /// Every meta entry (`CompatRule.flagMeta`).
     @inlinable public static var metaEntries: SpanReads { SpanReads(rawValue: 1 << 4) }
-    /// Every metrics entry (`SpanRule.judgeMetric`).
+    /// Every metrics entry (`CompatRule.judgeMetric`).
     @inlinable public static var metrics: SpanReads { SpanReads(rawValue: 1 << 5) }
-    /// Every `meta_struct` entry (`SpanRule.judgeStructTag`).
+    /// Every `meta_struct` entry (`CompatRule.judgeStructTag`).
     @inlinable public static var metaStruct: SpanReads { SpanReads(rawValue: 1 << 6) }
 }

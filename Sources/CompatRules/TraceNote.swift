@@ -1,6 +1,6 @@
 import MessagePack
 
-/// A span remembered until the end of its trace, for rules that relate spans (`SpanRule.traceEnded`).
+/// A span remembered until the end of its trace, for rules that relate spans (`CompatRule.traceEnded`).
 public struct TraceNote {
     public var rule: RuleID
     public var spanID: UInt64

@@ -15,7 +15,7 @@ import MessagePack
 /// This file holds the rule's decisions as pure functions (thresholds, confidence, which keys
 /// count); the profiles and the comparison live in CompatReport, which owns the report's data.
 public enum V4CanaryDiffRule: CompatRule {
-    public static let id = RuleID.canaryDiff
+    public static let id: RuleID = "V4-CANARY-DIFF"
     public static let severity = Severity.changes
     public static let confidence = Confidence.high
     public static let title = "Measured on a canary: what the same app sends differently under ddtrace 4.x than under 3.x"
@@ -104,4 +104,9 @@ public enum V4CanaryDiffRule: CompatRule {
         } } }
         return kind.map { (.djangoMinimal, $0.rawValue) }
     }
+}
+
+extension RuleID {
+    /// V4-CANARY-DIFF (`V4CanaryDiffRule`).
+    public static var canaryDiff: RuleID { V4CanaryDiffRule.id }
 }

@@ -9,7 +9,7 @@
 /// `DD_DYNAMIC_INSTRUMENTATION_UPLOAD_FLUSH_INTERVAL` → `DD_DYNAMIC_INSTRUMENTATION_UPLOAD_INTERVAL_SECONDS`.
 /// `DEFAULT_RUNTIME_METRICS_INTERVAL`: report it if it appears with a non-default origin."
 public enum V4ConfigRule: CompatRule {
-    public static let id = RuleID.config
+    public static let id: RuleID = "V4-CONFIG"
     public static let severity = Severity.changes
     public static let confidence = Confidence.high
     public static let title = "A setting that v4 removed or renamed is in use"
@@ -26,6 +26,13 @@ public enum V4ConfigRule: CompatRule {
         public var observed: String
         public var confidence: Confidence
         public var fix: String
+    }
+
+    /// The removed settings in the message's effective configuration (`key` = the setting).
+    public static func judgeTelemetry<S: MessageSink>(_ message: TelemetryMessage, into sink: inout S) {
+        for f in judge(message.effectiveConfiguration) {
+            sink.recordMessage(id, FindingTexts(key: f.setting, confidence: f.confidence, fix: f.fix, evidence: f.observed))
+        }
     }
 
     /// Judges the effective configuration of one `app-started` (or configuration change) event.
@@ -53,4 +60,9 @@ public enum V4ConfigRule: CompatRule {
         }
         return out
     }
+}
+
+extension RuleID {
+    /// V4-CONFIG (`V4ConfigRule`).
+    public static var config: RuleID { V4ConfigRule.id }
 }

@@ -21,8 +21,8 @@ import TracePayload
 ///   its twin is a child span with the same name and resource from the driver integration.
 /// - cache: name `django.cache` (type `cache`, component `django`).
 /// - template: name `django.template.render` (type `template`, component `django`).
-public enum V4DjangoMinimalRule: SpanRule {
-    public static let id = RuleID.djangoMinimal
+public enum V4DjangoMinimalRule: CompatRule {
+    public static let id: RuleID = "V4-DJANGO-MINIMAL"
     public static let severity = Severity.changes
     public static let confidence = Confidence.high
     public static let title = "Django spans that v4 no longer produces by default (DD_DJANGO_TRACING_MINIMAL=true)"
@@ -115,4 +115,9 @@ public enum V4DjangoMinimalRule: SpanRule {
     public static func isDriverTwin(name: ByteView, component: ByteView) -> Bool {
         name.hasSuffix(".query") && !component.equals("django-database") && !component.isEmpty
     }
+}
+
+extension RuleID {
+    /// V4-DJANGO-MINIMAL (`V4DjangoMinimalRule`).
+    public static var djangoMinimal: RuleID { V4DjangoMinimalRule.id }
 }

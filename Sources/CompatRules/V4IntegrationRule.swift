@@ -8,8 +8,8 @@ import TracePayload
 /// and from span `meta.component` of those integrations." Spec revisions: `cassandra` is removed
 /// too, and the packages of removed integrations in telemetry `app-dependencies-loaded` are
 /// evidence at confidence medium when the integration is not seen enabled.
-public enum V4IntegrationRule: SpanRule {
-    public static let id = RuleID.integration
+public enum V4IntegrationRule: CompatRule {
+    public static let id: RuleID = "V4-INTEGRATION"
     public static let severity = Severity.breaks
     public static let confidence = Confidence.high
     public static let title = "An integration that v4 removed is in use"
@@ -26,6 +26,24 @@ public enum V4IntegrationRule: SpanRule {
         sink.record(id, kind: 1, operation: facts.name, resource: .empty, key: facts.component,
                     texts: { _ in FindingTexts(key: integration, kind: "span", fix: fix(for: integration)) },
                     sample: { SampleTexts() })
+    }
+
+    /// Removed integrations enabled in telemetry `integrations[]` (`kind: telemetry`), then the
+    /// packages of removed integrations in `app-dependencies-loaded` (`kind: package`, medium)
+    /// when the integration itself was not reported enabled in the same message (the high
+    /// finding says it then). One finding per integration and message.
+    public static func judgeTelemetry<S: MessageSink>(_ message: TelemetryMessage, into sink: inout S) {
+        var seen = Set<String>()
+        for i in message.integrations where i.enabled {
+            guard let removed = removedIntegration(telemetryName: i.name), seen.insert(removed).inserted else { continue }
+            sink.recordMessage(id, FindingTexts(key: removed, kind: "telemetry", fix: fix(for: removed),
+                                                evidence: "telemetry integration \(i.name) enabled" + (i.version.isEmpty ? "" : " (version \(i.version))")))
+        }
+        for d in message.dependencies {
+            guard let removed = removedIntegration(package: d.name), seen.insert(removed).inserted else { continue }
+            sink.recordMessage(id, FindingTexts(key: removed, kind: "package", confidence: .medium, fix: fix(for: removed),
+                                                evidence: "telemetry app-dependencies-loaded: \(d.name)" + (d.version.isEmpty ? "" : " \(d.version)")))
+        }
     }
 
     /// Removed integration → what to use instead.
@@ -78,4 +96,9 @@ public enum V4IntegrationRule: SpanRule {
         let n = name.lowercased()
         return replacements[n] != nil ? n : nil
     }
+}
+
+extension RuleID {
+    /// V4-INTEGRATION (`V4IntegrationRule`).
+    public static var integration: RuleID { V4IntegrationRule.id }
 }

@@ -10,8 +10,8 @@ import TracePayload
 /// `meta.metadata` has `stream: true` … Report the services and models with streamed calls (or, APM
 /// only, with OpenAI spans) as "check that streamed calls pass include_usage", once per service and
 /// model."
-public enum V4OpenAIStreamRule: SpanRule {
-    public static let id = RuleID.openAIStream
+public enum V4OpenAIStreamRule: CompatRule {
+    public static let id: RuleID = "V4-OPENAI-STREAM"
     public static let severity = Severity.check
     public static let confidence = Confidence.low
     public static let title = "OpenAI calls: v4 no longer estimates streamed token counts"
@@ -21,14 +21,29 @@ public enum V4OpenAIStreamRule: SpanRule {
     public static let summaryDetail = SummaryDetail.services
     @inlinable public static var spanReads: SpanReads { [.component, .openAIModel] }
 
-    /// OpenAI APM spans, once per (service, model).
-    @inlinable
+    /// OpenAI APM spans, once per (service, model). The test inlined, the record not: asked on
+    /// every span, it finds one on few.
+    @inlinable @inline(__always)
     public static func judge<S: FindingSink>(_ facts: SpanFacts, into sink: inout S) {
-        guard isOpenAISpan(component: facts.component) else { return }
+        if isOpenAISpan(component: facts.component) { record(facts, into: &sink) }
+    }
+
+    @inlinable @inline(never)
+    static func record<S: FindingSink>(_ facts: SpanFacts, into sink: inout S) {
         sink.record(id, kind: 0, operation: .empty, resource: .empty, key: facts.model,
                     texts: { s in FindingTexts(key: s.key.isEmpty ? nil : s.key, kind: "apm",
                                                evidence: "OpenAI APM spans (the wire cannot show whether calls stream)") },
                     sample: { SampleTexts(operation: facts.name.string) })
+    }
+
+    /// LLM Observability spans with `meta.metadata.stream` true, per (service or `ml_app`, model)
+    /// (`kind: llmobs`; the finding's service is the event's).
+    public static func judgeLLMObs<S: MessageSink>(_ events: Any, into sink: inout S) {
+        for call in streamedCalls(inLLMObsBody: events) {
+            sink.recordMessage(id, service: call.service,
+                               texts: FindingTexts(key: call.model.isEmpty ? nil : call.model, kind: "llmobs",
+                                                   evidence: "LLM Observability span with metadata.stream = true"))
+        }
     }
 
     /// The first `openai` release for which ddtrace sets `stream_options.include_usage` itself on
@@ -79,3 +94,7 @@ public enum V4OpenAIStreamRule: SpanRule {
     }
 }
 
+extension RuleID {
+    /// V4-OPENAI-STREAM (`V4OpenAIStreamRule`).
+    public static var openAIStream: RuleID { V4OpenAIStreamRule.id }
+}

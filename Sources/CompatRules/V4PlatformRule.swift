@@ -4,7 +4,7 @@
 /// `cpython-311-x86_64-linux-gnu`) and `python_host_gnu_type` (measured); an `i686`/`i386`/`arm`-32
 /// value means a 32-bit build, which v4 no longer supports."
 public enum V4PlatformRule: CompatRule {
-    public static let id = RuleID.platform
+    public static let id: RuleID = "V4-PLATFORM"
     public static let severity = Severity.breaks
     public static let confidence = Confidence.high
     public static let title = "32-bit Linux build of Python (v4 ships no 32-bit Linux wheels)"
@@ -12,6 +12,16 @@ public enum V4PlatformRule: CompatRule {
     public static let evidence = "telemetry app-started configuration python_soabi / python_host_gnu_type"
     public static let reads: Set<WireSource> = [.telemetry]
     public static let summaryDetail = SummaryDetail.names
+
+    /// A 32-bit Linux build named by the message's configuration (`key` = the setting, `kind` =
+    /// its value), in the order of the setting names.
+    public static func judgeTelemetry<S: MessageSink>(_ message: TelemetryMessage, into sink: inout S) {
+        let config = message.effectiveConfiguration
+        for name in settingNames.sorted() {
+            guard let e = config[name], is32BitLinux(e.value) else { continue }
+            sink.recordMessage(id, FindingTexts(key: name, kind: e.value, evidence: "telemetry \(name)=\(e.value)"))
+        }
+    }
 
     /// The configuration names that carry the build's architecture.
     public static let settingNames: Set<String> = ["python_soabi", "python_host_gnu_type", "python_build_gnu_type"]
@@ -26,4 +36,9 @@ public enum V4PlatformRule: CompatRule {
         }
         return false
     }
+}
+
+extension RuleID {
+    /// V4-PLATFORM (`V4PlatformRule`).
+    public static var platform: RuleID { V4PlatformRule.id }
 }

@@ -8,8 +8,8 @@ import TracePayload
 /// `finish_with_ancestors`, `set_struct_tag`, `get_struct_tag`, `_pprint`, `on_start_span`,
 /// `deregister_on_start_span`, `Pin`, `ddtrace.settings`, `submit_evaluation_for`) — measured: 4.16
 /// reports `'Span' object has no attribute 'set_tag_str'`."
-public enum V4RemovedAPIRule: SpanRule {
-    public static let id = RuleID.removedAPI
+public enum V4RemovedAPIRule: CompatRule {
+    public static let id: RuleID = "V4-REMOVED-API"
     public static let severity = Severity.breaks
     public static let confidence = Confidence.high
     public static let title = "A span failed on an API that v4 removed"
@@ -64,4 +64,9 @@ public enum V4RemovedAPIRule: SpanRule {
         (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z"))
             || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "_")
     }
+}
+
+extension RuleID {
+    /// V4-REMOVED-API (`V4RemovedAPIRule`).
+    public static var removedAPI: RuleID { V4RemovedAPIRule.id }
 }

@@ -9,8 +9,8 @@ import TracePayload
 /// not user struct tags: report them apart as `internal`. v0.5 spans have no such field … so the
 /// report must say, per service, whether struct tags could be seen at all (v0.4 traffic) and how to
 /// check (`DD_TRACE_API_VERSION=v0.4` during the audit)."
-public enum V4StructTagRule: SpanRule {
-    public static let id = RuleID.structTag
+public enum V4StructTagRule: CompatRule {
+    public static let id: RuleID = "V4-STRUCT-TAG"
     public static let severity = Severity.breaks
     public static let confidence = Confidence.high
     public static let title = "Span.set_struct_tag is used (removed in v4: AttributeError)"
@@ -61,4 +61,9 @@ public enum V4StructTagRule: SpanRule {
         }
         return .user
     }
+}
+
+extension RuleID {
+    /// V4-STRUCT-TAG (`V4StructTagRule`).
+    public static var structTag: RuleID { V4StructTagRule.id }
 }

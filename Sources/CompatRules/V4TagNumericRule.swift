@@ -6,8 +6,8 @@ import TracePayload
 /// Guide: "`set_tag("retry.count", 3)` and `set_metric("retry.count", 3)` are identical on the wire
 /// (measured). Report metrics under keys that neither ddtrace nor an integration writes … once per
 /// key, as "verify it comes from set_metric", never per span."
-public enum V4TagNumericRule: SpanRule {
-    public static let id = RuleID.tagNumeric
+public enum V4TagNumericRule: CompatRule {
+    public static let id: RuleID = "V4-TAG-NUMERIC"
     public static let severity = Severity.check
     public static let confidence = Confidence.low
     public static let title = "A user metric: set_metric(key, n) or set_tag(key, n) — identical on the wire"
@@ -41,4 +41,9 @@ public enum V4TagNumericRule: SpanRule {
     public static func judge(key: ByteView) -> Bool {
         !KnownTagKeys.isTracerWrittenMetric(key)
     }
+}
+
+extension RuleID {
+    /// V4-TAG-NUMERIC (`V4TagNumericRule`).
+    public static var tagNumeric: RuleID { V4TagNumericRule.id }
 }

@@ -10,8 +10,8 @@ import TracePayload
 ///
 /// `<Obj>`-style custom reprs (a capitalised name in angle brackets) are reported with medium
 /// confidence: see `PythonRepr.angle`.
-public enum V4TagReprRule: SpanRule {
-    public static let id = RuleID.tagRepr
+public enum V4TagReprRule: CompatRule {
+    public static let id: RuleID = "V4-TAG-REPR"
     public static let severity = Severity.check
     public static let confidence = Confidence.high
     public static let title = "A tag was set with a non-string value (its Python str() reached the agent)"
@@ -66,4 +66,9 @@ public enum V4TagReprRule: SpanRule {
         if KnownTagKeys.isTracerWrittenMeta(key) { return nil }
         return match
     }
+}
+
+extension RuleID {
+    /// V4-TAG-REPR (`V4TagReprRule`).
+    public static var tagRepr: RuleID { V4TagReprRule.id }
 }

@@ -7,7 +7,7 @@ import TracePayload
 /// What one `Analyzer` folds between two hand-overs, and the analysis itself, as a value: the
 /// analyzer runs it under its lock as one mutating access per request, so the hot path pays no
 /// runtime exclusivity check per field (it did as the class's own stored properties).
-struct AnalysisState: FindingSink {
+struct AnalysisState: FindingSink, MessageSink {
     let store: ReportStore
     var table: FindingTable
     var internalTable: FindingTable
@@ -67,13 +67,13 @@ struct AnalysisState: FindingSink {
     var lastHandOver: UInt64 = DispatchTime.now().uptimeNanoseconds
     /// Requests per (app, format, tracer and Python version) since the last fold.
     var requestTallies: [RequestTally] = []
-    /// The version headers last seen and what they mean (see `analyzeTraces`).
-    var headerVerdicts: (tracer: String, python: String, major: (name: String, hash: UInt64)?, pythonUnsupported: Bool, tracerBehind: Bool)
-        = ("", "", nil, false, false)
-    /// Per metrics key (`shortHash`): 1 when a span rule wants it (`SpanRule.wantsMetric`), 2 when none does.
+    /// The version headers last seen and what they mean (see `analyzeTraces`): the canary's
+    /// major version and what the header rules recorded.
+    var headerVerdicts = (findings: HeaderFindings(judging: MetaHeaders()), major: (name: String, hash: UInt64)?.none)
+    /// Per metrics key (`shortHash`): 1 when a rule wants it (`CompatRule.wantsMetric`), 2 when none does.
     var metricVerdicts = HashIndex(capacity: 256)
-    /// What the registered span rules read (`SpanRules`), computed once.
-    let spanReads = SpanRules.reads
+    /// What the registered rules read on spans (`Rules`), computed once.
+    let spanReads = Rules.spanReads
     /// The span being judged (for the sink's records), what rules noted in the current trace,
     /// and the storage of the flagged meta entries, kept from span to span.
     var current = Current()
@@ -131,10 +131,13 @@ struct AnalysisState: FindingSink {
         let at = ReportTime(receivedAt)
         seen(at)
         countAgentVersion(version.isEmpty ? "unknown" : version)
-        if V4AgentRule.isUnsupported(version) {
-            table.add(Finding(rule: .agent, service: "datadog-agent", key: "version", kind: version,
-                              firstSeen: at, evidence: "Datadog-Agent-Version: \(version) on the agent's answers"))
-        }
+        judgeAgent(AgentAnswer(version: version, source: .header), at: at)
+    }
+
+    /// Asks the rules about an agent version; findings go under the agent, with no app.
+    mutating func judgeAgent(_ answer: AgentAnswer, at: ReportTime) {
+        messageContext = MessageContext(service: "datadog-agent", app: nil, at: at)
+        Rules.judgeAgent(answer, into: &self)
     }
 
     mutating func analyzeAgentInfo(body: [UInt8], receivedAt: Date, source: String) -> Analyzer.Outcome {
@@ -146,10 +149,7 @@ struct AnalysisState: FindingSink {
             let info = try AgentInfo.parse(body)
             let version = info.version.isEmpty ? "unknown" : info.version
             countAgentVersion(version)
-            if V4AgentRule.isUnsupported(info.version) {
-                table.add(Finding(rule: .agent, service: "datadog-agent", key: "version", kind: info.version,
-                                  firstSeen: at, evidence: "GET /info answered version \(info.version)"))
-            }
+            judgeAgent(AgentAnswer(version: info.version, source: .info), at: at)
         } catch {
             recordDecodeError(source: source, endpoint: "/info (answer)", reason: error.reason, offset: error.offset, at: at)
         }
@@ -200,11 +200,10 @@ struct AnalysisState: FindingSink {
         let tracer = request.header("Datadog-Meta-Tracer-Version") ?? ""
         let python = request.header("Datadog-Meta-Lang-Version") ?? ""
         // What the version headers mean, worked out once per distinct pair (they repeat on every
-        // payload of an app): the canary's major version and the header rules' verdicts.
-        if tracer != headerVerdicts.tracer || python != headerVerdicts.python {
-            let major = V4CanaryDiffRule.major(ofTracerVersion: tracer).map { ($0, byteHash($0)) }
-            headerVerdicts = (tracer, python, major, !python.isEmpty && V4PythonRule.isUnsupported(python),
-                              !tracer.isEmpty && V4TracerRule.isBehind(tracer))
+        // payload of an app): the canary's major version and the header rules' findings.
+        let headers = MetaHeaders(tracerVersion: tracer, langVersion: python)
+        if headers != headerVerdicts.findings.headers {
+            headerVerdicts = (HeaderFindings(judging: headers), V4CanaryDiffRule.major(ofTracerVersion: tracer).map { ($0, byteHash($0)) })
         }
         canaryMajor = headerVerdicts.major
         // The spans' own time window: what the report's started_at / updated_at and the header
@@ -256,21 +255,18 @@ struct AnalysisState: FindingSink {
         }
         seen(first, last)
 
-        // The header rules that fire for this request (usually none: nothing allocated then).
-        var headerFindings: [(RuleID, String, String)] = []
-        if headerVerdicts.pythonUnsupported { headerFindings.append((.python, "Datadog-Meta-Lang-Version", python)) }
-        if headerVerdicts.tracerBehind { headerFindings.append((.tracer, "Datadog-Meta-Tracer-Version", tracer)) }
+        // What the header rules recorded for these headers (usually nothing), once per app.
+        let headerFindings = headerVerdicts.findings.records
         for slot in payloadApps {
             apps[slot].inPayload = false
             let app = apps[slot]
             // Per request and app: which API, tracer and Python it used (tallied, folded into
             // the services at the hand-over).
             tallyRequest(app: app, format: format, tracer: tracer, python: python)
-            for (rule, header, value) in headerFindings {
-                table.hit(FindingTable.Key(rule: rule.index, kind: 0, app: app.hash, service: app.hash, operation: 0, resource: 0, key: byteHash(value)),
+            for r in headerFindings {
+                table.hit(FindingTable.Key(rule: r.rule.code, kind: 0, app: app.hash, service: app.hash, operation: 0, resource: 0, key: r.keyHash),
                           first: first, last: last,
-                          make: { Finding(rule: rule, service: app.name, kind: value, firstSeen: first, lastSeen: last,
-                                          evidence: "\(header): \(value)", app: app.name) },
+                          make: { Self.finding(r.rule, r.texts, service: app.name, app: app.name, first: first, last: last) },
                           sample: { nil })
             }
         }
@@ -319,7 +315,7 @@ struct AnalysisState: FindingSink {
 
     /// The one walk of a span: its meta once (the facts the registered span rules read, their
     /// flagged entries, the app, the canary's key set), its metrics and `meta_struct` once each
-    /// when a rule reads them; then every rule of `SpanRules` is asked (`SpanRule`).
+    /// when a rule reads them; then every rule of `Rules` is asked (`CompatRule`'s span hooks).
     @inline(__always)
     mutating func judge(_ span: borrowing SpanView, fallback: ReportTime) {
         let reads = spanReads
@@ -344,7 +340,7 @@ struct AnalysisState: FindingSink {
             case 21 where reads.contains(.openAIModel) && k.equals("openai.response.model"): if model.isEmpty { model = v }
             default: break
             }
-            if reads.contains(.metaEntries) { SpanRules.flagMeta(key: k, value: v, into: &flagged) }
+            if reads.contains(.metaEntries) { Rules.flagMeta(key: k, value: v, into: &flagged) }
         }
 
         let service = span.service
@@ -355,7 +351,7 @@ struct AnalysisState: FindingSink {
             apps[slot].inPayload = true
             payloadApps.append(slot)
         }
-        let app = apps[slot]
+        // The app's slot, not a copy of it: copying `App` retains its name on every span.
         current = Current(app: slot, service: service, time: span.start > 0 ? ReportTime(nanoseconds: span.start) : fallback,
                           traceID: span.traceID, spanID: span.spanID)
         var f = SpanFacts(span)
@@ -364,14 +360,14 @@ struct AnalysisState: FindingSink {
         f.errorMessage = errorMessage
         f.model = model
         let maps = (meta: span.meta, metrics: span.metrics, metaStruct: span.metaStruct)
-        flagged.withUnsafeBufferPointer { f.flagged = $0; judge(f, maps, app: app, metaKeys: metaKeys) }
+        flagged.withUnsafeBufferPointer { f.flagged = $0; judge(f, maps, app: slot, metaKeys: metaKeys) }
         // The flagged entries' storage is kept for the next span.
         flaggedStorage = flagged
     }
 
     /// The rest of `judge`, with the span's facts (their flagged entries valid here).
     @inline(__always)
-    mutating func judge(_ f: SpanFacts, _ span: (meta: SpanTags, metrics: SpanMetrics, metaStruct: SpanMetaStruct), app: App,
+    mutating func judge(_ f: SpanFacts, _ span: (meta: SpanTags, metrics: SpanMetrics, metaStruct: SpanMetaStruct), app: Int,
                         metaKeys: CanaryAccumulator.KeySignature) {
         let reads = spanReads
         let profiling = canaryMajor != nil
@@ -381,31 +377,31 @@ struct AnalysisState: FindingSink {
                 let h = shortHash(k)
                 if profiling { metricKeys.add(hash: h) }
                 guard reads.contains(.metrics) else { return }
-                // Whether a rule wants the key, cached per key (`SpanRule.wantsMetric` depends on
+                // Whether a rule wants the key, cached per key (`CompatRule.wantsMetric` depends on
                 // the key alone, and the same few dozen keys repeat on every span).
                 let wanted: Int
                 if let known = metricVerdicts[h] { wanted = known } else {
-                    wanted = SpanRules.wantsMetric(key: k) ? 1 : 2
+                    wanted = Rules.wantsMetric(key: k) ? 1 : 2
                     if metricVerdicts.count >= AnalysisLimits.metricVerdictsCached { metricVerdicts.removeAll() }
                     metricVerdicts.set(h, wanted)
                 }
-                if wanted == 1 { SpanRules.judgeMetric(key: k, number: number, span: f, into: &self) }
+                if wanted == 1 { Rules.judgeMetric(key: k, number: number, span: f, into: &self) }
             }
         }
         if let major = canaryMajor {
-            canary.add(f, meta: span.meta, metrics: span.metrics, app: app.name, appHash: app.hash, major: major.name, majorHash: major.hash, trace: traceSerial,
+            canary.add(f, meta: span.meta, metrics: span.metrics, app: apps[app].name, appHash: apps[app].hash, major: major.name, majorHash: major.hash, trace: traceSerial,
                        metaKeys: metaKeys, metricKeys: metricKeys, strings: &strings)
         }
         if reads.contains(.metaStruct), !span.metaStruct.isEmpty {
-            span.metaStruct.forEach { k, encoded in SpanRules.judgeStructTag(key: k, encoded: encoded, span: f, into: &self) }
+            span.metaStruct.forEach { k, encoded in Rules.judgeStructTag(key: k, encoded: encoded, span: f, into: &self) }
         }
-        SpanRules.judge(f, into: &self)
+        Rules.judge(f, into: &self)
     }
 
     /// The end of a trace: the rules that relate its spans are asked, then its notes are dropped.
     mutating func traceEnded() {
         if !notes.isEmpty {
-            SpanRules.traceEnded(into: &self)
+            Rules.traceEnded(into: &self)
             notes.removeAll(keepingCapacity: true)
         }
     }
@@ -446,7 +442,7 @@ struct AnalysisState: FindingSink {
     mutating func recordInternal(_ rule: RuleID, kind: UInt8, operation: ByteView, key: ByteView,
                                  texts: (FindingStrings) -> FindingTexts, sample: () -> SampleTexts) {
         let c = current, redact = store.redact, app = apps[c.app]
-        let k = FindingTable.Key(rule: rule.index, kind: kind, app: app.hash, service: byteHash(c.service), operation: byteHash(operation),
+        let k = FindingTable.Key(rule: rule.code, kind: kind, app: app.hash, service: byteHash(c.service), operation: byteHash(operation),
                                  resource: 0, key: byteHash(key))
         _ = internalTable.hit(k, at: c.time, make: {
             let s = FindingStrings(service: c.service.string, operation: operation.string, resource: "", key: key.string)
@@ -478,7 +474,7 @@ struct AnalysisState: FindingSink {
                 shapes.set(raw, Int(Int64(bitPattern: rh)))
             }
         }
-        let k = FindingTable.Key(rule: rule.index, kind: kind, app: apps[c.app].hash, service: sh, operation: oh, resource: rh, key: kh)
+        let k = FindingTable.Key(rule: rule.code, kind: kind, app: apps[c.app].hash, service: sh, operation: oh, resource: rh, key: kh)
         if let slot = table.count(k, first: time, last: time, sample: { Self.sample(sample(), c, redact: redact) }) { return slot }
         if !resource.isEmpty && !shaped { shape.normalise(resource) }
         let strings = FindingStrings(service: self.strings.string(service, hash: sh), operation: self.strings.string(operation, hash: oh),
@@ -487,6 +483,29 @@ struct AnalysisState: FindingSink {
         return table.insert(k, first: time, last: time, finding: finding, sample: table.sampleLimit > 0 ? Self.sample(sample(), c, redact: redact) : nil)
     }
 
+
+    // MARK: - MessageSink: what rules record about a message as a whole
+
+    /// The message the message hooks judge: its service, app (nil: none, the agent's answers)
+    /// and time.
+    struct MessageContext {
+        var service = ""
+        var app: String?
+        var at = ReportTime(milliseconds: 0)
+    }
+
+    var messageContext = MessageContext()
+
+    mutating func recordMessage(_ rule: RuleID, service: String?, texts: FindingTexts) {
+        let m = messageContext
+        table.add(Self.finding(rule, texts, service: service ?? m.service, app: service ?? m.app, first: m.at, last: m.at))
+    }
+
+    /// The finding a message rule's texts describe.
+    static func finding(_ rule: RuleID, _ t: FindingTexts, service: String, app: String?, first: ReportTime, last: ReportTime) -> Finding {
+        Finding(rule: rule, severity: t.severity, confidence: t.confidence, service: service, key: t.key, kind: t.kind,
+                firstSeen: first, lastSeen: last, fix: t.fix, evidence: t.evidence, app: app)
+    }
 
     // MARK: - Telemetry
 
@@ -520,47 +539,9 @@ struct AnalysisState: FindingSink {
         // Reported only when set: telemetry says "" (or null) for "unset", which the report omits.
         if let api = config["DD_TRACE_API_VERSION"], !api.value.isEmpty { summary.configuredAPIVersion = api.value }
         pending.services[service, default: ServiceSummary()].merge(summary)
-        /// Telemetry findings belong to the app that sent the message.
-        func add(_ finding: Finding) {
-            var f = finding
-            f.app = service
-            table.add(f)
-        }
-
-        if V4PythonRule.isUnsupported(app.languageVersion) {
-            add(Finding(rule: .python, service: service, kind: app.languageVersion, firstSeen: at,
-                                          evidence: "telemetry application.language_version \(app.languageVersion)"))
-        }
-        if V4TracerRule.isBehind(app.tracerVersion) {
-            add(Finding(rule: .tracer, service: service, kind: app.tracerVersion, firstSeen: at,
-                                          evidence: "telemetry application.tracer_version \(app.tracerVersion)"))
-        }
-        for f in V4ConfigRule.judge(config) {
-            add(Finding(rule: .config, confidence: f.confidence, service: service, key: f.setting, firstSeen: at,
-                                          fix: f.fix, evidence: f.observed))
-        }
-        for name in V4PlatformRule.settingNames.sorted() {
-            if let e = config[name], V4PlatformRule.is32BitLinux(e.value) {
-                add(Finding(rule: .platform, service: service, key: name, kind: e.value, firstSeen: at,
-                                              evidence: "telemetry \(name)=\(e.value)"))
-            }
-        }
-        var seenIntegrations = Set<String>()
-        for i in message.integrations where i.enabled {
-            guard let removed = V4IntegrationRule.removedIntegration(telemetryName: i.name), seenIntegrations.insert(removed).inserted else { continue }
-            add(Finding(rule: .integration, service: service, key: removed, kind: "telemetry", firstSeen: at,
-                                          fix: V4IntegrationRule.fix(for: removed),
-                                          evidence: "telemetry integration \(i.name) enabled" + (i.version.isEmpty ? "" : " (version \(i.version))")))
-        }
-        // Installed packages of removed integrations: medium evidence, unless the integration
-        // itself was reported enabled in this message (then the high finding above says it).
-        for d in message.dependencies {
-            guard let removed = V4IntegrationRule.removedIntegration(package: d.name), !seenIntegrations.contains(removed) else { continue }
-            seenIntegrations.insert(removed)
-            add(Finding(rule: .integration, confidence: .medium, service: service, key: removed, kind: "package", firstSeen: at,
-                        fix: V4IntegrationRule.fix(for: removed),
-                        evidence: "telemetry app-dependencies-loaded: \(d.name)" + (d.version.isEmpty ? "" : " \(d.version)")))
-        }
+        // Its findings belong to the app that sent it.
+        messageContext = MessageContext(service: service, app: service, at: at)
+        Rules.judgeTelemetry(message, into: &self)
         if let openai = message.dependencies.first(where: { $0.name.lowercased() == "openai" }), !openai.version.isEmpty {
             pending.services[service, default: ServiceSummary()].openAIVersion = openai.version
         }
@@ -573,11 +554,8 @@ struct AnalysisState: FindingSink {
         seen(at)
         do {
             let object = try JSONSerialization.jsonObject(with: Data(request.body), options: [])
-            for call in V4OpenAIStreamRule.streamedCalls(inLLMObsBody: object) {
-                table.add(Finding(rule: .openAIStream, service: call.service, key: call.model.isEmpty ? nil : call.model,
-                                              kind: "llmobs", firstSeen: at,
-                                              evidence: "LLM Observability span with metadata.stream = true", app: call.service))
-            }
+            messageContext = MessageContext(service: "", app: nil, at: at)
+            Rules.judgeLLMObs(object, into: &self)
         } catch {
             recordDecodeError(source: request.source, endpoint: endpoint,
                               reason: "invalid LLM Observability JSON (\(JSONField.describe(error)))",

@@ -24,6 +24,23 @@ public struct CaptureSet: Sendable {
         case foreign(String)
     }
 
+    /// The endings of captured traffic's files: a request's headers, its body (trace payloads,
+    /// telemetry and other JSON, anything), the agent's recorded `/info` answer.
+    public static let headersSuffix = ".headers.json"
+    public static let bodySuffixes = [".msgpack", ".body.json", ".bin"]
+    public static let agentAnswerSuffix = ".response.json"
+
+    /// The files read as captured traffic, as messages name them ("*.headers.json, *.msgpack,
+    /// *.body.json, *.bin or *.response.json"): written from the endings above, so that every
+    /// tool that says it (audit, trace-replay) says the same and what `scan` accepts.
+    public static var acceptedFiles: String {
+        let all = ([headersSuffix] + bodySuffixes + [agentAnswerSuffix]).map { "*" + $0 }
+        return all.dropLast().joined(separator: ", ") + " or " + all.last!
+    }
+
+    /// Why a file named explicitly is not judged or replayed.
+    public static var notTrafficReason: String { "not captured traffic (expected \(acceptedFiles))" }
+
     public var entries: [Entry] = []
     /// Total size of the bodies, for progress.
     public var totalBytes: Int = 0
@@ -64,15 +81,15 @@ public struct CaptureSet: Sendable {
         let fm = FileManager.default
         for file in files {
             let name = (file as NSString).lastPathComponent
-            if name.hasSuffix(".headers.json") {
-                let base = String(file.dropLast(".headers.json".count))
-                let body = [".msgpack", ".body.json", ".bin"].map { base + $0 }.first { all.contains($0) || fm.fileExists(atPath: $0) }
+            if name.hasSuffix(Self.headersSuffix) {
+                let base = String(file.dropLast(Self.headersSuffix.count))
+                let body = Self.bodySuffixes.map { base + $0 }.first { all.contains($0) || fm.fileExists(atPath: $0) }
                 entries.append(.request(headers: file, body: body))
-            } else if name.hasSuffix(".response.json") {
+            } else if name.hasSuffix(Self.agentAnswerSuffix) {
                 entries.append(.agentInfo(file))
-            } else if name.hasSuffix(".msgpack") || name.hasSuffix(".body.json") || name.hasSuffix(".bin") {
-                let base = name.hasSuffix(".msgpack") ? String(file.dropLast(8)) : name.hasSuffix(".bin") ? String(file.dropLast(4)) : String(file.dropLast(10))
-                let headers = base + ".headers.json"
+            } else if let suffix = Self.bodySuffixes.first(where: { name.hasSuffix($0) }) {
+                let base = String(file.dropLast(suffix.count))
+                let headers = base + Self.headersSuffix
                 if all.contains(headers) { continue }  // judged with its headers
                 if explicit && fm.fileExists(atPath: headers) { entries.append(.request(headers: headers, body: file)); continue }
                 entries.append(.request(headers: nil, body: file))

@@ -10,7 +10,8 @@ import CompatRules
 /// `limits.groups` groups (plus one "other" per scope) between two hand-overs, whatever the traffic.
 struct FindingTable {
     struct Key: Hashable {
-        var rule: UInt8
+        /// `RuleID.code`.
+        var rule: UInt64
         var kind: UInt8
         var app: UInt64
         var service: UInt64
@@ -21,7 +22,7 @@ struct FindingTable {
         /// One word fed to the hasher instead of seven (the fields are hashes already).
         func hash(into hasher: inout Hasher) {
             let m: UInt64 = 0x9E37_79B9_7F4A_7C15
-            var h = UInt64(rule) << 8 | UInt64(kind)
+            var h = (rule ^ UInt64(kind)) &* m
             h = (h ^ app) &* m
             h = (h ^ service) &* m
             h = (h ^ operation) &* m
@@ -31,7 +32,7 @@ struct FindingTable {
         }
     }
 
-    struct Scope: Hashable { var rule: UInt8; var app: UInt64; var service: UInt64 }
+    struct Scope: Hashable { var rule: UInt64; var app: UInt64; var service: UInt64 }
 
     /// The kind of the key of an "other" group (no rule uses it).
     static let overflowKind: UInt8 = 0xFF
@@ -115,7 +116,7 @@ struct FindingTable {
     /// Adds a finding built whole (telemetry, `/info`, LLM Observability: rare requests), keyed by
     /// hashes of its strings.
     mutating func add(_ finding: Finding) {
-        let key = Key(rule: finding.rule.index, kind: 0, app: byteHash(finding.app ?? ""), service: byteHash(finding.service),
+        let key = Key(rule: finding.rule.code, kind: 0, app: byteHash(finding.app ?? ""), service: byteHash(finding.service),
                       operation: byteHash(finding.operation), resource: byteHash(finding.resource),
                       key: byteHash((finding.key ?? "") + "\u{0}" + (finding.kind ?? "")))
         if let i = index[key] {

@@ -83,7 +83,7 @@ public struct ReplayPayload: Sendable {
                 case .agentInfo:
                     continue
                 case .foreign(let path):
-                    throw .unreadable(path, "not captured traffic (expected *.headers.json, *.msgpack, *.body.json or *.bin)")
+                    throw .unreadable(path, CaptureSet.notTrafficReason)
                 }
             }
         }

@@ -66,7 +66,7 @@ struct AuditCommand: AsyncParsableCommand {
         var entries = set.entries
         if let agentInfo { entries.append(.agentInfo(agentInfo)) }
         guard !entries.isEmpty else {
-            Self.stderr("trace-compat audit: nothing to audit: no captured traffic (*.headers.json, *.msgpack, *.body.json, *.response.json) in \(paths.joined(separator: ", "))")
+            Self.stderr("trace-compat audit: nothing to audit: no captured traffic (\(CaptureSet.acceptedFiles)) in \(paths.joined(separator: ", "))")
             throw ExitCode(1)
         }
         let progress = Progress(total: entries.count, totalBytes: set.totalBytes, enabled: !quiet)
@@ -131,7 +131,7 @@ struct AuditCommand: AsyncParsableCommand {
             if let e = outcome.decodeError { damaged(path, e.reason, e.offset); return false }
             return true
         case .foreign(let path):
-            let reason = "not captured traffic (expected *.headers.json, *.msgpack, *.body.json or *.response.json)"
+            let reason = CaptureSet.notTrafficReason
             analyzer.recordUnreadable(source: path, reason: reason, offset: 0)
             damaged(path, reason, 0)
             return false

@@ -36,7 +36,7 @@ import Glibc
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
         let r = try CLI.run(["audit", empty, "--fail-on", "breaks"])
         #expect(r.status == 1)
-        #expect(CLI.lines(r.stderr) == ["trace-compat audit: nothing to audit: no captured traffic (*.headers.json, *.msgpack, *.body.json, *.response.json) in \(empty)"])
+        #expect(CLI.lines(r.stderr) == ["trace-compat audit: nothing to audit: no captured traffic (*.headers.json, *.msgpack, *.body.json, *.bin or *.response.json) in \(empty)"])
     }
 
     /// `--sample-limit` as in the proxy; `--samples` still works but is hidden and says it is deprecated.

@@ -34,4 +34,25 @@ import TraceAnalysis
         #expect(traces.map(\.name) == all.filter { $0.path.hasSuffix("/traces") }.map(\.name))
         #expect(traces.map(\.name) == ["003-POST-v0.4_traces.msgpack"])
     }
+
+    /// Audit and replay refuse a file that is not captured traffic with `CaptureSet`'s one text,
+    /// and it names exactly the endings `scan` reads as traffic.
+    @Test func aFileThatIsNotTrafficIsRefusedInCaptureSetsWords() throws {
+        let dir = NSTemporaryDirectory() + "capture-words-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let notes = dir + "/notes.txt"
+        try Data("hello".utf8).write(to: URL(fileURLWithPath: notes))
+        #expect(CaptureSet.notTrafficReason == "not captured traffic (expected *.headers.json, *.msgpack, *.body.json, *.bin or *.response.json)")
+        #expect(throws: ReplayError.unreadable(notes, CaptureSet.notTrafficReason)) { try ReplayPayload.load([notes]) }
+        #expect(try CaptureSet.scan([notes]).entries == [.foreign(notes)])
+        for suffix in [CaptureSet.headersSuffix] + CaptureSet.bodySuffixes + [CaptureSet.agentAnswerSuffix] {
+            let file = dir + "/001-capture-v0.4" + suffix
+            try Data("{}".utf8).write(to: URL(fileURLWithPath: file))
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let entries = try CaptureSet.scan([file]).entries
+            #expect(entries.count == 1 && entries != [.foreign(file)], "\(suffix)")
+            #expect(CaptureSet.notTrafficReason.contains("*" + suffix))
+        }
+    }
 }
