@@ -32,6 +32,9 @@ import TraceCompatProxy
             let proxy = try ProxyProcess(arguments: arguments + ["--listen", "127.0.0.1:0", "--upstream", "none",
                                                                  "--report", directory.appendingPathComponent("r.json").path])
             _ = try await proxy.waitForListening()
+            // SINK MODE is the last start line (after ANALYSIS OFF): once it is in, the start
+            // lines are complete and the absence of ANALYSIS OFF means something.
+            #expect(try await proxy.waitForLog(containing: "SINK MODE"), "\(proxy.log)")
             proxy.signal(SIGTERM)
             #expect(try await proxy.waitForExit() == 0)
             #expect(proxy.log.contains("ANALYSIS OFF") == !arguments.isEmpty, "\(arguments): \(proxy.log)")
