@@ -29,8 +29,7 @@ extension SocketSuites {
         var sockets: [Int32] = []
         defer { for fd in sockets { close(fd) } }
         for _ in 0..<300 { sockets.append(try Self.connectBlocking(port: port)) }
-        for _ in 0..<200 where !proxy.log.contains("cannot accept connections") { try await Task.sleep(for: .milliseconds(25)) }
-        #expect(proxy.log.contains("cannot accept connections"), "\(proxy.log)")
+        #expect(try await proxy.waitForLog(containing: "cannot accept connections", seconds: 5), "\(proxy.log)")
 
         let before = try Self.cpuSeconds(pid)
         try await Task.sleep(for: .seconds(5))

@@ -52,11 +52,11 @@ final class ProxyProcess: @unchecked Sendable {
         throw CancellationError()
     }
 
-    /// Waits (up to 20 s) until the output contains `text`; true if it does. The start line is
-    /// logged before the warnings that follow it, so a test that read the log as soon as
+    /// Waits (up to `seconds`) until the output contains `text`; true if it does. The start line
+    /// is logged before the warnings that follow it, so a test that read the log as soon as
     /// `waitForListening` returned could miss them.
-    func waitForLog(containing text: String) async throws -> Bool {
-        for _ in 0..<400 {
+    func waitForLog(containing text: String, seconds: Int = 20) async throws -> Bool {
+        for _ in 0..<(seconds * 20) {
             if log.contains(text) { return true }
             try await Task.sleep(for: .milliseconds(50))
         }
