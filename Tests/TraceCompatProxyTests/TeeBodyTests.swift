@@ -54,22 +54,22 @@ import Testing
     }
 
     @Test func forwardedRequestBecomesTheCapturedRequest() {
-        var head = HTTPRequestHead(version: .http1_1, method: .PUT, uri: "/v0.4/traces?x=1")
-        head.headers.add(name: "Content-Type", value: "application/msgpack")
-        head.headers.add(name: "X-Datadog-Trace-Count", value: "2")
-        head.headers.add(name: "Datadog-Meta-Lang", value: "python")
+        // The head as the client sent it: header strings are made from its bytes on the analysis thread.
+        let head = ByteBuffer(string: "PUT /v0.4/traces?x=1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/msgpack\r\n"
+                                  + "X-Datadog-Trace-Count:  2 \r\nDatadog-Meta-Lang: python\r\n\r\n")
+        guard case .head(let scanned) = RequestHeadScanner.scan(head) else { Issue.record("not a head"); return }
         var tee = TeeBody()
         tee.append(buffer([0x92, 0x90]), allocator: allocator)
         tee.append(buffer([0x90]), allocator: allocator)
         let at = Date(timeIntervalSince1970: 1_700_000_000)
-        let captured = ForwardedRequest(head: head, body: tee, receivedAt: at).captured()
+        let captured = ForwardedRequest(method: "PUT", uri: "/v0.4/traces?x=1", head: head, scanned: scanned, body: tee, receivedAt: at).captured()
         #expect(captured.method == "PUT")
         #expect(captured.path == "/v0.4/traces?x=1")
-        #expect(captured.headers.map(\.name) == ["Content-Type", "X-Datadog-Trace-Count", "Datadog-Meta-Lang"])
+        #expect(captured.headers.map(\.name) == ["Host", "Content-Type", "X-Datadog-Trace-Count", "Datadog-Meta-Lang"])
         #expect(captured.header("x-datadog-trace-count") == "2")
         #expect(captured.body == [0x92, 0x90, 0x90])
         #expect(captured.receivedAt == at)
-        #expect(AnalysisQueue.Work.forwarded(ForwardedRequest(head: head, body: tee, receivedAt: at)).size == 3)
+        #expect(AnalysisQueue.Work.forwarded(ForwardedRequest(method: "PUT", uri: "/v0.4/traces?x=1", head: head, scanned: scanned, body: tee, receivedAt: at)).size == 3)
     }
 
     @Test func mallocTuningLeavesUserSettingsAlone() {

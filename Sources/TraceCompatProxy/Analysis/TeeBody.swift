@@ -1,6 +1,5 @@
 import Foundation
 import NIOCore
-import NIOHTTP1
 import TraceAnalysis
 
 /// A request body kept for analysis while it is forwarded, without copying it on the event loop.
@@ -52,26 +51,37 @@ struct TeeBody: Sendable {
     }
 }
 
-/// A forwarded request as the event loop hands it to analysis: the head as NIO parsed it and the
-/// kept body parts. Turned into a `CapturedRequest` on the analysis thread.
+/// A forwarded request as the event loop hands it to analysis: its method and path, the head's
+/// bytes as the client sent them and the kept body parts. Turned into a `CapturedRequest` on
+/// the analysis thread: the header strings are made there, not on the event loop.
 public struct ForwardedRequest: Sendable {
     let method: String
     let uri: String
-    let headers: HTTPHeaders
+    /// The head's bytes, copied: a slice would keep NIO's whole read buffer (up to 64 KiB)
+    /// from being reused for the next read while the request waits for analysis.
+    let head: [UInt8]
+    let scanned: ScannedRequestHead
     let body: TeeBody
     let receivedAt: Date
 
-    init(head: HTTPRequestHead, body: TeeBody, receivedAt: Date) {
-        self.method = head.method.rawValue
-        self.uri = head.uri
-        self.headers = head.headers
+    /// `head`: the bytes `scanned` was read from (its offsets are relative to them).
+    init(method: String, uri: String, head: ByteBuffer, scanned: ScannedRequestHead, body: TeeBody, receivedAt: Date) {
+        self.method = method
+        self.uri = uri
+        self.head = Array(head.readableBytesView)
+        self.scanned = scanned
         self.body = body
         self.receivedAt = receivedAt
     }
 
-    /// The request as the analyzer reads it (the one copy of the body is made here).
+    /// The request as the analyzer reads it (the header strings and the one copy of the body
+    /// are made here).
     func captured() -> CapturedRequest {
-        CapturedRequest(method: method, path: uri, headers: headers.map { (name: $0.name, value: $0.value) },
-                        body: body.contiguous(), receivedAt: receivedAt)
+        var headers: [(name: String, value: String)] = []
+        head.withUnsafeBytes { bytes in
+            func text(_ range: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
+            scanned.forEachField(in: bytes) { name, value in headers.append((name: text(name), value: text(value))) }
+        }
+        return CapturedRequest(method: method, path: uri, headers: headers, body: body.contiguous(), receivedAt: receivedAt)
     }
 }

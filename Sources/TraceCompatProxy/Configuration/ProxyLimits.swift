@@ -46,10 +46,11 @@ public enum ProxyLimits {
 
     // MARK: pipelining (ProxyServerHandler)
 
-    /// Reading from a client stops while this many bytes of pipelined requests wait behind an
-    /// unanswered one: a tracer never pipelines, so this only bounds a hostile client.
+    /// Reading from a client stops while this many bytes of pipelined requests (heads and
+    /// bodies, held as the bytes read) wait behind an unanswered one: a tracer never pipelines,
+    /// so this only bounds a hostile client.
     public static let heldPipelinedBytes = 1 << 20
-    /// The same for the number of held request parts (many tiny chunks).
+    /// The same for the number of held reads (many tiny ones).
     public static let heldPipelinedParts = 4096
 
     // MARK: analysis tap

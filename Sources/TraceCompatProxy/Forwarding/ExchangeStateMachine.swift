@@ -155,10 +155,12 @@ public struct ExchangeStateMachine: Sendable {
     /// The exchange ended early (refused, failed or closed): nothing more it receives counts.
     public var isClosed: Bool { closed }
 
-    /// A part of the request body arrived from the client.
-    public mutating func requestBody(_ part: ByteBuffer) -> Action {
+    /// A part of the request body arrived from the client. `dataBytes`: the content bytes in it
+    /// (fewer than `part`'s for a chunked body, whose framing is forwarded with it; nil: all of
+    /// it), counted against `max_body_bytes`.
+    public mutating func requestBody(_ part: ByteBuffer, dataBytes: Int? = nil) -> Action {
         guard !closed else { return .none }
-        bodyBytes += part.readableBytes
+        bodyBytes += dataBytes ?? part.readableBytes
         if bodyBytes > maxBodyBytes {
             closed = true
             let dropUpstream = upstreamIsHeld

@@ -41,9 +41,8 @@ public enum HopByHopHeaders {
 
     /// Headers for the next hop: end-to-end headers, with the framing `RequestFraming` decided
     /// declared explicitly (RFC 9112 §6.1, §6.2): `Transfer-Encoding: chunked` for a chunked body,
-    /// the one validated `Content-Length` otherwise. Whatever the method: NIO's request encoder
-    /// adds no framing for GET/HEAD/DELETE/OPTIONS and strips it for TRACE, so a body without
-    /// framing declared here would be read by the agent as the start of a new request.
+    /// the one validated `Content-Length` otherwise. On decoded headers: what NIO's encoder sent
+    /// before the byte relay, now the reference `UpstreamRequestHead` is tested against.
     public static func forwarded(_ headers: HTTPHeaders, framing: RequestFraming) -> HTTPHeaders {
         var next = removing(from: headers)
         switch framing {
@@ -56,18 +55,6 @@ public enum HopByHopHeaders {
             break
         }
         return next
-    }
-
-    /// True when `forwarded(_:framing:)` would change `headers`: a hop-by-hop header to remove, or
-    /// a `Content-Length` to declare. False for a tracer's usual request, which then goes on with
-    /// its head as received (no copy of the head or its headers).
-    public static func forwardingChanges(_ headers: HTTPHeaders, framing: RequestFraming) -> Bool {
-        if hasHopByHop(headers) { return true }
-        switch framing {
-        case .chunked: return true
-        case .contentLength: return !headers.contains(name: "content-length")
-        case .none: return false
-        }
     }
 
     /// True when `headers` holds a header that `removing(from:)` removes.

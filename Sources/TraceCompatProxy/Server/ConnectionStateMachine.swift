@@ -195,7 +195,8 @@ public struct ConnectionStateMachine: Sendable {
     /// Whether any request part is held.
     public var hasHeldParts: Bool { heldParts > 0 }
 
-    /// A request part arrived (`bodyBytes` 0 for a head or an end). Held when the previous
+    /// A request part arrived: a read of the client's bytes, or the rest of one after a request
+    /// that ended inside it (`bodyBytes`: its size, heads included). Held when the previous
     /// request is read in full but not answered, or when parts are held already.
     public mutating func requestPartArrived(bodyBytes: Int, previousRequestUnanswered: Bool) -> PartDecision {
         guard heldParts > 0 || previousRequestUnanswered else { return .handle }

@@ -93,19 +93,17 @@ public final class ProxyServer: Sendable {
             }
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    // No pipelining assistance: ProxyServerHandler serialises pipelined requests
-                    // itself. No outbound header validation: every header written was parsed from a request
-                    // or an answer by NIO's decoder (which rejects invalid names and values), or is
-                    // one of the proxy's own fixed headers. Validating again cost ~2% of a request.
-                    // Not `configureHTTPServerPipeline`: its decoder feeds the encoder the method of
-                    // every request, which only an answer through the encoder takes back; the agent's
-                    // answers are relayed as bytes beneath it, so that queue would grow for the
-                    // connection's life and a later local answer would be framed for an older
-                    // request (a HEAD's: no body). The encoder here frames by status alone and
-                    // `LocalAnswer` leaves the body out for HEAD. No NIO error handler: a request
-                    // NIO cannot parse is answered 400 by ProxyServerHandler, which knows whether an
-                    // answer is being relayed.
-                    try channel.pipeline.syncOperations.addHandlers([HTTPResponseEncoder(), ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes))])
+                    // No HTTP decoder: ProxyServerHandler reads the client's bytes itself
+                    // (`RequestStream`) and forwards them as read; it serialises pipelined
+                    // requests and answers a request it refuses (400 / 405 / 501) itself. NIO's
+                    // response encoder only carries the proxy's own answers (`LocalAnswer`):
+                    // the agent's answers are relayed as bytes beneath it (`ClientBytesObserver`).
+                    // Not `configureHTTPServerPipeline`: its decoder feeds the encoder the method
+                    // of every request, which only an answer through the encoder takes back, so
+                    // that queue would grow for the connection's life. The encoder here frames by
+                    // status alone and `LocalAnswer` leaves the body out for HEAD. No outbound
+                    // header validation: the proxy's own answers carry fixed headers only.
+                    try channel.pipeline.syncOperations.addHandler(HTTPResponseEncoder())
                     let handler = ProxyServerHandler(shared: shared, role: role)
                     try channel.pipeline.syncOperations.addHandler(handler.rawOut, position: .first)
                     try channel.pipeline.syncOperations.addHandler(handler)

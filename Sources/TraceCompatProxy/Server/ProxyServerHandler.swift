@@ -3,21 +3,30 @@ import NIOCore
 import NIOHTTP1
 import TraceAnalysis
 
-/// One client connection: feeds request parts and upstream events into an
-/// `ExchangeStateMachine` and carries its actions out. Runs after NIO's HTTP/1.1 server pipeline
-/// (which serialises pipelined requests), so at most one exchange is live at a time.
+/// One client connection: reads the client's bytes with a `RequestStream` (no HTTP decoder),
+/// feeds the requests and upstream events into an `ExchangeStateMachine` and carries its
+/// actions out. Pipelined requests wait as bytes behind the one being answered, so at most one
+/// exchange is live at a time.
 final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = HTTPServerResponsePart
 
     /// The state of the exchange in progress, beside its state machine.
     final class Exchange {
         let id: Int
-        /// The request head as received, with an absolute-form target made origin-form.
-        let head: HTTPRequestHead
+        /// The method, and the target made origin-form (an absolute-form one), as strings from
+        /// the connection's route cache (for routing, counts, local answers and analysis).
+        let method: String
+        let uri: String
+        let isHEAD: Bool
+        let http11: Bool
+        /// The head's bytes as the client sent them, and what `RequestHeadScanner` read of them.
+        let headBytes: ByteBuffer
+        let scanned: ScannedRequestHead
+        /// The head as the agent gets it: `headBytes` itself for a tracer's usual head, else
+        /// written again (`UpstreamRequestHead`).
+        var upstreamHead: ByteBuffer
         let endpoint: Endpoint
-        /// How the body is delimited (`RequestFraming`), declared again on the agent hop.
-        var framing: RequestFraming = .none
         var machine: ExchangeStateMachine
         var connection: UpstreamConnection?
         /// `upstream_timeout`: from the last request byte handed to the agent, then on silence.
@@ -40,14 +49,37 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         var failureDetail: String?
         var recorded = false
 
-        init(id: Int, head: HTTPRequestHead, endpoint: Endpoint, machine: ExchangeStateMachine, upstreamTimeout: TimeAmount) {
+        init(id: Int, route: Route, headBytes: ByteBuffer, scanned: ScannedRequestHead, machine: ExchangeStateMachine, upstreamTimeout: TimeAmount) {
             self.id = id
-            self.head = head
-            self.endpoint = endpoint
+            self.method = route.method
+            self.uri = route.uri
+            self.isHEAD = route.isHEAD
+            self.http11 = scanned.http11
+            self.headBytes = headBytes
+            self.scanned = scanned
+            self.upstreamHead = headBytes
+            self.endpoint = route.endpoint
             self.machine = machine
             self.answerClock = AnswerClock(timeout: upstreamTimeout)
-            self.closeAfterResponse = !head.isKeepAlive
+            self.closeAfterResponse = !scanned.flags.contains(.keepAlive)
         }
+    }
+
+    /// A request-line's routing, kept per connection: a tracer sends the same one or two
+    /// request-lines on a connection again and again, so each is turned into strings and
+    /// classified once, not per request.
+    struct Route {
+        /// The request-line's `method SP target` bytes as received.
+        var key: [UInt8]
+        var method: String
+        /// The target, made origin-form when it was absolute-form.
+        var uri: String
+        /// Set when the target was absolute-form (the head is then written again for the agent).
+        var originForm: String?
+        var isHEAD: Bool
+        var endpoint: Endpoint
+        /// The admin routes own the path.
+        var admin: Bool
     }
 
     private let shared: ProxyShared
@@ -61,19 +93,21 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The connection's one answer timer, armed by the first exchange that needs it and re-armed
     /// by itself for whatever exchange is current (no timer scheduled and cancelled per request).
     private var answerTimer: Scheduled<Void>?
-    /// The last request's route. A tracer sends the same one or two paths on a connection again
-    /// and again, so classifying each path once per connection saves string work per request.
-    private var lastRoute: (method: HTTPMethod, uri: String, endpoint: Endpoint, admin: Bool)?
+    /// The last request's route (`Route`).
+    private var lastRoute: Route?
+    /// The client's bytes, read into requests (no HTTP decoder on the forwarding path).
+    private var stream = RequestStream()
     /// The last `Datadog-Agent-Version` handed to analysis from this connection's answers.
     private var lastAgentVersion: String?
     /// Writes are flushed once per read burst, not once per part (`FlushBatch`).
     private var flushes = FlushBatch<UpstreamConnection>()
-    /// HTTP/1.1 pipelining: parts of requests that arrived while the previous exchange was still
-    /// waiting for its answer, handled in order once it is over. (This replaces NIO's
+    /// HTTP/1.1 pipelining: bytes of requests that arrived while the previous exchange was still
+    /// waiting for its answer, read in order once it is over (as the bytes read, not parsed:
+    /// a malformed one is refused in its turn, after the answers before it). (This replaces NIO's
     /// `HTTPServerPipelineHandler`, which paused and resumed reading around every exchange: two
     /// `epoll_ctl` calls per request for the pipelining tracers never do.)
-    /// Whether a part is held, and read pausing, are `ConnectionStateMachine`'s decisions.
-    private var held: CircularBuffer<HTTPServerRequestPart> = []
+    /// Whether bytes are held, and read pausing, are `ConnectionStateMachine`'s decisions.
+    private var held: CircularBuffer<ByteBuffer> = []
     private var drainScheduled = false
     /// The connection is being closed after a refusal or a failed request.
     private var closingConnection = false
@@ -88,7 +122,6 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.role = role
         self.rawOut = ClientBytesObserver()
         self.connectionState = ConnectionStateMachine(timeouts: shared.timeouts, now: .now())
-        rawOut.handler = self
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -100,11 +133,6 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         clientTimer?.cancel()
         clientTimer = nil
         self.context = nil
-    }
-
-    /// Raw bytes arrived from the client (seen by `ClientBytesObserver`, before HTTP decoding).
-    func clientBytesArrived() {
-        connectionState.bytesReceived(at: .now())
     }
 
     private func armClientTimer(at deadline: NIODeadline) {
@@ -138,77 +166,113 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: client events
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Every byte counts for the client timers (a head trickled one byte a second is timed
+        // from its first byte, a body's silence from its last).
+        connectionState.bytesReceived(at: .now())
         // After a refusal or a failed request nothing more from this client is trusted to start a
         // request (RFC 9112 §6.1: the connection MUST be closed): the rest is dropped unread.
         guard !closingConnection else { return }
-        let part = unwrapInboundIn(data)
-        if connectionState.requestPartArrived(bodyBytes: Self.bodyBytes(of: part), previousRequestUnanswered: previousRequestUnanswered) == .hold {
-            held.append(part)
+        let bytes = unwrapInboundIn(data)
+        if connectionState.requestPartArrived(bodyBytes: bytes.readableBytes, previousRequestUnanswered: previousRequestUnanswered) == .hold {
+            held.append(bytes)
             updateClientReads()
             return
         }
         flushes.clientReadStarted()
         defer { flushes.clientReadEnded() }
-        handle(part, context: context)
+        read(bytes, context: context)
     }
 
-    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
-        switch part {
-        case .head(let head):
-            start(head)
-        case .body(let body):
-            guard let exchange else { return }
-            exchange.requestBytes += body.readableBytes
-            let action = exchange.machine.requestBody(body)
-            exchange.tap?.keep(body, receivedSoFar: exchange.machine.bodyBytes, allocator: context.channel.allocator)
-            perform(action, exchange, body: body)
-        case .end:
-            guard let exchange, !exchange.machine.isClosed else { return }
-            connectionState.requestEnded()
-            teeRequest(exchange)
-            perform(exchange.machine.requestEnd(), exchange)
-        }
-    }
-
-    /// A request NIO could not parse (already answered `400` with `Connection: close` by
-    /// `HTTPServerProtocolErrorHandler` when no answer had started) or an I/O error: the
-    /// connection cannot go on. A malformed body (bad chunk size, RFC 9112 §7.1) fails the
-    /// exchange in progress as `bad_request`, not `client_aborted`, and drops its half-sent
-    /// request upstream.
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // The client closing in the middle of a request is `client_aborted` (channelInactive),
-        // not a malformed request, though NIO's parser reports it as an error too.
-        if let parserError = error as? HTTPParserError, parserError != .invalidEOFState, !closingConnection {
-            if let exchange, exchange.machine.isReceivingRequest, !exchange.machine.isClosed {
-                // Nothing of an answer was written while the request was still arriving. The
-                // exchange fails first (counted, its agent connection dropped), then the 400.
-                let action = exchange.machine.requestFailed(.badRequest)
-                answerBadRequest(context: context, closing: false)
-                perform(action, exchange)
-            } else if exchange == nil {
-                shared.count(.badRequest, path: Self.noRequestPath, endpoint: Self.noRequestEndpoint)
-                answerBadRequest(context: context, closing: true)
+    /// Reads requests out of `bytes` until they are used up, or until a request is read in full
+    /// and waits for its answer: the rest is held (in front of anything held already).
+    private func read(_ bytes: ByteBuffer, context: ChannelHandlerContext) {
+        var bytes = bytes
+        while !closingConnection {
+            if previousRequestUnanswered {
+                if bytes.readableBytes > 0 {
+                    _ = connectionState.requestPartArrived(bodyBytes: bytes.readableBytes, previousRequestUnanswered: true)
+                    held.prepend(bytes)
+                    updateClientReads()
+                }
                 return
-            } else {
-                // A pipelined request that cannot be parsed while an answer is awaited or being
-                // relayed: that answer cannot be completed with a 400 inside it, so the connection
-                // closes (the client sees a truncated answer, never a wrong one).
-                shared.count(.badRequest, path: Self.noRequestPath, endpoint: Self.noRequestEndpoint)
+            }
+            switch stream.next(&bytes) {
+            case .needMore:
+                return
+            case .head(let scanned, let headBytes):
+                start(scanned, headBytes, context: context)
+            case .body(let part, let data):
+                guard let exchange else { continue }
+                let dataBytes = data.map { $0.reduce(0) { $0 + $1.readableBytes } } ?? part.readableBytes
+                exchange.requestBytes += dataBytes
+                let action = exchange.machine.requestBody(part, dataBytes: dataBytes)
+                if let tap = exchange.tap {
+                    // A chunked body is kept de-chunked: its data ranges, not its framing.
+                    for kept in data ?? [part] {
+                        tap.keep(kept, receivedSoFar: exchange.machine.bodyBytes, allocator: context.channel.allocator)
+                    }
+                }
+                perform(action, exchange, body: part)
+            case .end:
+                guard let exchange, !exchange.machine.isClosed else { continue }
+                connectionState.requestEnded()
+                teeRequest(exchange)
+                perform(exchange.machine.requestEnd(), exchange)
+            case .refused(let refusal, let violation, let requestLine):
+                refuse(refusal, violation, requestLine, context: context)
             }
         }
+    }
+
+    /// A request the proxy does not forward (`RequestStream`'s refusals, each naming its rule):
+    /// answered with its status and `Connection: close`, then the connection closes (RFC 9112
+    /// §6.1). A malformed chunk fails the exchange in progress as `bad_request` (counted, its
+    /// half-sent request's agent connection dropped), then the 400.
+    private func refuse(_ refusal: RequestFraming.Refusal, _ violation: HTTPSyntaxViolation?, _ line: RequestStream.RequestLine?,
+                        context: ChannelHandlerContext) {
+        if let exchange, exchange.machine.isReceivingRequest {
+            let action = exchange.machine.requestFailed(.badRequest)
+            answerBadRequest(context: context, detail: refusal.reason, closing: false)
+            perform(action, exchange)
+            connectionState.closing()
+            closingConnection = true
+            context.close(promise: nil)
+            return
+        }
+        guard violation == nil, let line else {
+            // The head breaks the grammar (what NIO's parser refused before the byte relay):
+            // no path is known, counted under "-".
+            shared.count(.badRequest, path: Self.noRequestPath, endpoint: Self.noRequestEndpoint)
+            answerBadRequest(context: context, detail: refusal.reason, closing: true)
+            return
+        }
+        // The head was read and its framing or method is refused (`RequestFraming`).
+        let path = Self.originForm(of: line.target) ?? line.target
+        let endpoint = Endpoint(method: line.method, uri: path)
+        shared.count(refusal.outcome, path: path, endpoint: endpoint)
+        connectionState.closing()
+        closingConnection = true
+        let detail = ErrorDetail.text(for: refusal.outcome, configuration: shared.configuration, failure: refusal.reason)
+        let response = LocalResponse.error(refusal.outcome, upstream: shared.configuration.upstream, detail: detail)
+        let answer = LocalAnswer(response, requestVersion: line.http11 ? .http1_1 : .http1_0, requestMethod: HTTPMethod(rawValue: line.method), close: true)
+        write(answer, response, body: nil, context: context)
+        shared.metrics.recordExchange(endpoint: endpoint.label, status: ExchangeStatus.http(response.status).label,
+                                      requestBytes: 0, responseBytes: answer.sendsBody ? response.body.count : 0)
+    }
+
+    /// An I/O error: the connection cannot go on.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
         connectionState.closing()
         closingConnection = true
         context.close(promise: nil)
     }
 
-    /// `400` with `Connection: close` for a request NIO's parser refused (what NIO's
-    /// `HTTPServerProtocolErrorHandler` answered before the agent's answers went beneath the
-    /// encoder), then the connection closes.
-    /// `closing`: close once it is written (else the caller closes).
-    private func answerBadRequest(context: ChannelHandlerContext, closing: Bool) {
+    /// `400` with `Connection: close` for a request that breaks HTTP/1.1's grammar, then the
+    /// connection closes. `closing`: close once it is written (else the caller closes).
+    private func answerBadRequest(context: ChannelHandlerContext, detail reason: String, closing: Bool) {
         connectionState.closing()
         closingConnection = true
-        let detail = "the request could not be parsed as HTTP/1.1 (RFC 9112)"
+        let detail = "the request could not be parsed as HTTP/1.1: \(reason)"
         let response = LocalResponse.error(.badRequest, upstream: shared.configuration.upstream, detail: detail)
         let answer = LocalAnswer(response, requestVersion: .http1_1, requestMethod: nil, close: true)
         write(answer, response, body: nil, context: context, closes: closing)
@@ -258,13 +322,11 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelWritabilityChanged()
     }
 
-    private func start(_ received: HTTPRequestHead) {
+    /// A request head was read (`headBytes`, as the client sent it).
+    private func start(_ scanned: ScannedRequestHead, _ headBytes: ByteBuffer, context: ChannelHandlerContext) {
         nextID += 1
         connectionState.requestHeadReceived(at: .now())
-        var head = received
-        if let origin = Self.originForm(of: head.uri) { head.uri = origin }
-        let framing = RequestFraming.decide(method: head.method, version: head.version, headers: head.headers)
-        let (endpoint, adminPath) = route(head)
+        let route = headBytes.withUnsafeReadableBytes { self.route(scanned, $0) }
         let mode: ExchangeStateMachine.Mode
         let agentTraffic: Bool
         switch role {
@@ -272,35 +334,33 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             mode = .local
             agentTraffic = false
         case .traffic(let servesAdmin):
-            agentTraffic = !(servesAdmin && adminPath)
+            agentTraffic = !(servesAdmin && route.admin)
             mode = agentTraffic && shared.configuration.upstream != .none ? .forward : .local
         }
-        let exchange = Exchange(id: nextID, head: head, endpoint: endpoint,
+        let exchange = Exchange(id: nextID, route: route, headBytes: headBytes, scanned: scanned,
                                 machine: ExchangeStateMachine(mode: mode, maxBodyBytes: shared.configuration.maxBodyBytes),
                                 upstreamTimeout: shared.upstreamTimeout)
         exchange.isAgentTraffic = agentTraffic
-        let declared: Int?
-        switch framing {
-        case .success(let decided):
-            exchange.framing = decided
-            if case .contentLength(let length) = decided { declared = length } else { declared = nil }
-        case .failure(let refusal):
-            exchange.failureDetail = refusal.reason
-            self.exchange = exchange
-            connectionState.closing()
-            perform(exchange.machine.requestRefused(refusal.outcome), exchange)
-            return
+        if mode == .forward {
+            // The head as received unless a hop needs a change (a tracer's usual request: none).
+            headBytes.withUnsafeReadableBytes { bytes in
+                if !UpstreamRequestHead.isRelayedAsReceived(scanned, in: bytes) {
+                    exchange.upstreamHead = UpstreamRequestHead.rewritten(scanned, in: bytes, target: route.originForm, allocator: context.channel.allocator)
+                }
+            }
         }
-        if shared.configuration.analysis, agentTraffic, endpoint.tee.keepsRequestBody {
+        let declared: Int?
+        if case .contentLength(let length) = scanned.framing { declared = length } else { declared = nil }
+        if shared.configuration.analysis, agentTraffic, route.endpoint.tee.keepsRequestBody {
             exchange.tap = AnalysisTap(queue: shared.queue, declaredLength: declared, maxBodyBytes: exchange.machine.maxBodyBytes)
         }
         if connectionState.quiescing { exchange.closeAfterResponse = true }
         self.exchange = exchange
         let action = exchange.machine.requestHead(contentLength: declared)
-        if case .respondError = action {} else if head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }), let context {
+        if case .respondError = action {} else if scanned.flags.contains(.expectsContinue) {
             // The proxy takes the body whatever the agent would say, so it invites it at once
             // (RFC 9110 §10.1.1 lets a proxy answer 100 itself); the agent's own 100 is dropped.
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: scanned.http11 ? .http1_1 : .http1_0, status: .continue))), promise: nil)
         }
         perform(action, exchange)
     }
@@ -322,13 +382,23 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         return tail.first == "?" ? "/" + tail : String(tail)
     }
 
-    /// The request's endpoint family, and whether the admin routes own its path.
-    private func route(_ head: HTTPRequestHead) -> (Endpoint, Bool) {
-        if let last = lastRoute, last.method == head.method, last.uri == head.uri { return (last.endpoint, last.admin) }
-        let endpoint = Endpoint(method: head.method.rawValue, uri: head.uri)
-        let admin = AdminRoutes.owns(uri: head.uri)
-        lastRoute = (head.method, head.uri, endpoint, admin)
-        return (endpoint, admin)
+    /// The request's route: the last one when its request-line is the same bytes, else made
+    /// (strings, endpoint family, whether the admin routes own the path) and kept.
+    private func route(_ head: ScannedRequestHead, _ bytes: UnsafeRawBufferPointer) -> Route {
+        let line = UnsafeRawBufferPointer(rebasing: bytes[head.method.lowerBound..<head.target.upperBound])
+        if let last = lastRoute, last.key.count == line.count,
+           last.key.withUnsafeBytes({ memcmp($0.baseAddress!, line.baseAddress!, line.count) == 0 }) {
+            return last
+        }
+        func text(_ range: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
+        let method = text(head.method)
+        let target = text(head.target)
+        let origin = Self.originForm(of: target)
+        let uri = origin ?? target
+        let route = Route(key: Array(line), method: method, uri: uri, originForm: origin, isHEAD: method == "HEAD",
+                          endpoint: Endpoint(method: method, uri: uri), admin: AdminRoutes.owns(uri: uri))
+        lastRoute = route
+        return route
     }
 
     // MARK: actions
@@ -366,18 +436,14 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             for part in parts {
                 switch part {
                 case .head:
-                    // The head as received, changed only where the next hop needs it (a tracer's
-                    // usual request: not at all, so no copy of the head or its headers).
-                    var head = exchange.head
-                    if head.version != .http1_1 { head.version = .http1_1 }
-                    if HopByHopHeaders.forwardingChanges(head.headers, framing: exchange.framing) {
-                        head.headers = HopByHopHeaders.forwarded(head.headers, framing: exchange.framing)
-                    }
-                    connection.channel.write(HTTPClientRequestPart.head(head), promise: nil)
+                    // The head's bytes as received (a tracer's usual request), or as written
+                    // again for the agent (`UpstreamRequestHead`).
+                    connection.channel.write(exchange.upstreamHead, promise: nil)
                 case .body(let buffer):
-                    connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+                    // As the client sent them (a chunked body with its chunk framing).
+                    connection.channel.write(buffer, promise: nil)
                 case .end:
-                    connection.channel.write(HTTPClientRequestPart.end(nil), promise: nil)
+                    break  // the body's last bytes were its end
                 }
             }
             let flush = flushes.wroteUpstream(connection, endOfRequest: parts.contains(.end))
@@ -385,22 +451,22 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             if flush.now { connection.channel.flush() }  // else in channelReadComplete
             if startTimer { startAnswerTimer(exchange) }
         case .respondLocally:
-            let method = exchange.head.method.rawValue
+            let method = exchange.method
             if exchange.isAgentTraffic {
-                writeLocal(SinkResponder.respond(method: method, uri: exchange.head.uri), exchange, close: false)
+                writeLocal(SinkResponder.respond(method: method, uri: exchange.uri), exchange, close: false)
                 finish(exchange)
                 return
             }
             // Admin pages are rendered off the event loop (`AdminRenderer`); the exchange stays
             // current meanwhile, so pipelined requests wait behind it in order.
             let id = exchange.id
-            shared.renderer.respond(method: method, uri: exchange.head.uri, on: context.eventLoop).assumeIsolated().whenSuccess { [self] answer in
+            shared.renderer.respond(method: method, uri: exchange.uri, on: context.eventLoop).assumeIsolated().whenSuccess { [self] answer in
                 guard let current = self.exchange, current.id == id else { return }
                 writeLocal(answer.response, current, close: false, body: answer.body)
                 finish(current)
             }
         case .respondError(let outcome, let closeClient, let dropUpstream):
-            shared.count(outcome, path: exchange.head.uri, endpoint: exchange.endpoint)
+            shared.count(outcome, path: exchange.uri, endpoint: exchange.endpoint)
             if dropUpstream { drop(exchange) }
             let detail = ErrorDetail.text(for: outcome, configuration: shared.configuration, failure: exchange.failureDetail)
             let response = LocalResponse.error(outcome, upstream: shared.configuration.upstream, detail: detail)
@@ -425,7 +491,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                         _ = shared.queue.offer(.agentVersion(version, receivedAt: Date()))
                     }
                 }
-                return ClientResponseHead(upstream: upstreamHead, bytes: bytes, requestHTTP11: exchange.head.version == .http1_1,
+                return ClientResponseHead(upstream: upstreamHead, bytes: bytes, requestHTTP11: exchange.http11,
                                           closeAfterResponse: exchange.closeAfterResponse)
             }
             exchange.closeAfterResponse = relayed.closeAfterResponse
@@ -448,7 +514,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 shared.pool.release(connection, reusable: reuseUpstream)
             }
             if let answer = exchange.teeAnswer {
-                shared.tee(.agentInfo(body: answer, receivedAt: Date()), path: exchange.head.uri, endpoint: exchange.endpoint)
+                shared.tee(.agentInfo(body: answer, receivedAt: Date()), path: exchange.uri, endpoint: exchange.endpoint)
                 exchange.teeAnswer = nil
             }
             _ = flushes.takeClient()  // flushed with the end
@@ -459,7 +525,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             if exchangeComplete { finish(exchange) }
         case .closeClient(let outcome, let dropUpstream):
-            if let outcome { shared.count(outcome, path: exchange.head.uri, endpoint: exchange.endpoint) }
+            if let outcome { shared.count(outcome, path: exchange.uri, endpoint: exchange.endpoint) }
             if dropUpstream { drop(exchange) }
             if flushes.takeClient() { context.flush() }  // the part of the answer relayed so far
             connectionState.closing()
@@ -468,7 +534,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .exchangeComplete:
             finish(exchange)
         case .abandon(let outcome, let dropUpstream):
-            if let outcome { shared.count(outcome, path: exchange.head.uri, endpoint: exchange.endpoint) }
+            if let outcome { shared.count(outcome, path: exchange.uri, endpoint: exchange.endpoint) }
             if dropUpstream { drop(exchange) }
             record(exchange)
         case .discardUpstream:
@@ -489,7 +555,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         // The de-chunked data of a chunked answer is wanted for the `/info` tee and by an
         // HTTP/1.0 client (which cannot read chunks).
         let teesAnswer = shared.configuration.analysis && exchange.endpoint.tee == .agentInfo && exchange.isAgentTraffic
-        connection.relay.expectAnswer(answersHead: exchange.head.method == .HEAD, collectsData: teesAnswer || exchange.head.version != .http1_1)
+        connection.relay.expectAnswer(answersHead: exchange.isHEAD, collectsData: teesAnswer || !exchange.http11)
         if let context, !context.channel.isWritable {
             connection.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
         }
@@ -536,15 +602,16 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         let (body, reserved): (TeeBody, Int)
         switch exchange.tap?.handOff() ?? .offer(TeeBody(), reserved: 0) {
         case .countNotAnalysed:
-            shared.countNotAnalysed(path: exchange.head.uri, endpoint: exchange.endpoint)
+            shared.countNotAnalysed(path: exchange.uri, endpoint: exchange.endpoint)
             return
         case .offer(let kept, let bytes):
             (body, reserved) = (kept, bytes)
         }
-        // The head and NIO's body buffers go as they are; the analysis thread builds the
-        // `CapturedRequest` and the contiguous body (no copy of the body on the event loop).
-        let forwarded = ForwardedRequest(head: exchange.head, body: body, receivedAt: Date())
-        shared.tee(.forwarded(forwarded), reserved: reserved, path: exchange.head.uri, endpoint: exchange.endpoint)
+        // The head's bytes and the body's buffers go as they are; the analysis thread builds the
+        // `CapturedRequest`, its header strings and the contiguous body (none on the event loop).
+        let forwarded = ForwardedRequest(method: exchange.method, uri: exchange.uri, head: exchange.headBytes, scanned: exchange.scanned,
+                                         body: body, receivedAt: Date())
+        shared.tee(.forwarded(forwarded), reserved: reserved, path: exchange.uri, endpoint: exchange.endpoint)
     }
 
     private func finish(_ exchange: Exchange, keepExchange: Bool = false) {
@@ -566,11 +633,6 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         return !exchange.machine.isReceivingRequest
     }
 
-    private static func bodyBytes(of part: HTTPServerRequestPart) -> Int {
-        if case .body(let body) = part { return body.readableBytes }
-        return 0
-    }
-
     /// Handles held parts on the next loop tick (not inside the call that ended the exchange).
     private func scheduleDrain() {
         guard !drainScheduled, let context else { return }
@@ -578,9 +640,9 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.eventLoop.assumeIsolated().execute { [self] in
             drainScheduled = false
             guard let context = self.context else { return }
-            while !previousRequestUnanswered, let part = held.popFirst() {
-                connectionState.heldPartReleased(bodyBytes: Self.bodyBytes(of: part))
-                handle(part, context: context)
+            while !previousRequestUnanswered, !closingConnection, let bytes = held.popFirst() {
+                connectionState.heldPartReleased(bodyBytes: bytes.readableBytes)
+                read(bytes, context: context)
             }
             flushUpstream()
             updateClientReads()
@@ -604,7 +666,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func writeLocal(_ response: LocalResponse, _ exchange: Exchange, close: Bool, body: ByteBuffer? = nil) {
         guard let context else { return }
         exchange.status = .http(response.status)
-        let answer = LocalAnswer(response, requestVersion: exchange.head.version, requestMethod: exchange.head.method,
+        let answer = LocalAnswer(response, requestVersion: exchange.http11 ? .http1_1 : .http1_0, requestMethod: HTTPMethod(rawValue: exchange.method),
                                  close: close || exchange.closeAfterResponse)
         if answer.sendsBody { exchange.responseBytes += response.body.count }
         write(answer, response, body: body, context: context)

@@ -1,6 +1,5 @@
 import Foundation
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 
 /// One open HTTP/1.1 connection to the agent.
@@ -128,9 +127,9 @@ final class UpstreamPool: @unchecked Sendable {
             .connectTimeout(connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    // Requests go out through NIO's encoder (headers parsed by NIO's server decoder:
-                    // no second validation); answers come in as bytes (`UpstreamRelayHandler`).
-                    try channel.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
+                    // No HTTP codec: requests go out as the bytes the client sent (the head written
+                    // again only when `UpstreamRequestHead` says so), answers come in as bytes
+                    // (`UpstreamRelayHandler`).
                     try channel.pipeline.syncOperations.addHandler(UpstreamRelayHandler())
                 }
             }

@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 
 /// What an upstream connection reports to the exchange currently using it (on its event loop).
 protocol UpstreamResponseDelegate: AnyObject {
@@ -18,10 +17,10 @@ protocol UpstreamResponseDelegate: AnyObject {
 
 /// The last handler of an upstream connection's pipeline: reads the agent's bytes with an
 /// `AnswerRelay` (no HTTP decoder) and hands the answer, as the bytes read, to the exchange that
-/// leased the connection. Requests still go out through NIO's `HTTPRequestEncoder`.
+/// leased the connection. Requests go out as bytes too (written by the exchange to the channel).
 final class UpstreamRelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias OutboundOut = ByteBuffer
 
     weak var delegate: (any UpstreamResponseDelegate)?
     private var answer = AnswerRelay()
