@@ -212,6 +212,28 @@ import Testing
         #expect(refusal("GET /info HTTP/1.1\r\nHost: x\r\n") == nil, "incomplete, not refused")
     }
 
+    /// A head just under the bound, one byte per read: read whole, then its body.
+    @Test func aHeadTrickledOneByteAtATimeIsGatheredInPlace() {
+        let head = "POST /v0.4/traces HTTP/1.1\r\nHost: x\r\nX-Pad: " + String(repeating: "a", count: ProxyLimits.maxHeadBytes - 200)
+            + "\r\nContent-Length: 1\r\n\r\n"
+        var stream = RequestStream()
+        var heads: [Int] = []
+        var body: [UInt8] = []
+        for byte in Array(head.utf8) + [0x90] {
+            var read = ByteBuffer(bytes: [byte])
+            reading: while true {
+                switch stream.next(&read) {
+                case .head(let scanned, let bytes): heads.append(bytes.readableBytes); #expect(scanned.framing == .contentLength(1))
+                case .body(let part, _): body += part.readableBytesView
+                case .needMore, .end: break reading
+                case .refused(let refusal, _, _): Issue.record("refused: \(refusal.reason)"); return
+                }
+            }
+        }
+        #expect(heads == [head.utf8.count])
+        #expect(body == [0x90])
+    }
+
     @Test func aHeadLargerThanTheBoundIsRefusedWhateverTheReads() {
         var stream = RequestStream()
         var refused: HTTPSyntaxViolation?

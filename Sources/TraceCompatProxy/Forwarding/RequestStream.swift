@@ -105,6 +105,7 @@ public struct RequestStream {
     }
 
     private mutating func nextHead(_ input: inout ByteBuffer) -> Event {
+        let wasGathered = partialHead != nil
         if var gathered = partialHead {
             partialHead = nil
             gathered.writeBuffer(&input)
@@ -114,10 +115,17 @@ public struct RequestStream {
         switch RequestHeadScanner.scan(input, resumeAt: resumeAt) {
         case .needMore(let resume):
             resumeAt = resume
-            // A buffer of its own: the read buffer is not pinned while a slow head trickles in.
-            var gathered = ByteBufferAllocator().buffer(capacity: max(input.readableBytes * 2, 1024))
-            gathered.writeBuffer(&input)
-            partialHead = gathered
+            if wasGathered {
+                // Kept as it is, and the caller's reference dropped, so the next read is appended
+                // in place: a head trickled a byte per read costs its length, not its length squared.
+                partialHead = input
+                input = ByteBuffer()
+            } else {
+                // A buffer of its own: the read buffer is not pinned while a slow head trickles in.
+                var gathered = ByteBufferAllocator().buffer(capacity: max(input.readableBytes * 2, 1024))
+                gathered.writeBuffer(&input)
+                partialHead = gathered
+            }
             return .needMore
         case .refused(let refusal, let violation):
             state = .failed
