@@ -207,9 +207,11 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 exchange.requestBytes += dataBytes
                 let action = exchange.machine.requestBody(part, dataBytes: dataBytes)
                 if let tap = exchange.tap {
-                    // A chunked body is kept de-chunked: its data ranges, not its framing.
-                    for kept in data ?? [part] {
-                        tap.keep(kept, receivedSoFar: exchange.machine.bodyBytes, allocator: context.channel.allocator)
+                    if let data {
+                        // A chunked body is kept de-chunked: its data ranges, not its framing.
+                        for kept in data { tap.keep(kept, receivedSoFar: exchange.machine.bodyBytes, allocator: context.channel.allocator) }
+                    } else {
+                        tap.keep(part, receivedSoFar: exchange.machine.bodyBytes, allocator: context.channel.allocator)
                     }
                 }
                 perform(action, exchange, body: part)
