@@ -6,7 +6,8 @@
 # knobs: RATE=1000 SECS=10 CONN=8 PAYLOAD=…/manual-v04/001-POST-v0.4_traces.msgpack
 #        TOOL=trace-replay binary: the replayer and its stub (default: .build/release/trace-replay;
 #             `swift build -c release --product trace-replay`)
-#        EXTRA="proxy flags" (tc only; e.g. EXTRA= to drop nothing, --no-analysis is always there)
+#        EXTRA="proxy flags" (tc only; they come after --no-analysis, so EXTRA=--analysis measures
+#             with analysis on, the analysis thread's CPU included)
 # Counts are what to compare on a loaded machine; CPU µs move with the load. Needs root for strace
 # on another process and for the malloc uprobe (`perf probe -x libc.so.6 --add malloc`, added once).
 set -euo pipefail
