@@ -15,6 +15,35 @@ public enum PythonRepr {
     /// The Python type the text most likely came from.
     public enum Kind: String, Sendable, Codable, CaseIterable {
         case bool, none, list, dict, tuple, set, bytes, object
+
+        /// Its position in `allCases` (a finding's kind code), by a switch: `allCases.firstIndex`
+        /// is a call and a search per flagged value.
+        @inlinable public var code: UInt8 {
+            switch self {
+            case .bool: 0
+            case .none: 1
+            case .list: 2
+            case .dict: 3
+            case .tuple: 4
+            case .set: 5
+            case .bytes: 6
+            case .object: 7
+            }
+        }
+
+        /// The kind whose `code` is `code` (the low three bits).
+        @inlinable public init(code: UInt8) {
+            switch code & 7 {
+            case 0: self = .bool
+            case 1: self = .none
+            case 2: self = .list
+            case 3: self = .dict
+            case 4: self = .tuple
+            case 5: self = .set
+            case 6: self = .bytes
+            default: self = .object
+            }
+        }
     }
 
     public struct Match: Equatable, Sendable {
@@ -114,9 +143,12 @@ public enum PythonRepr {
         guard n >= 3, p[n - 1] == UInt8(ascii: ">") else { return nil }
         let body = UnsafeRawBufferPointer(rebasing: p[1..<(n - 1)])
         guard !body.isEmpty, !body.contains(UInt8(ascii: "\n")) else { return nil }
-        if contains(body, " object at 0x") || contains(body, " at 0x") { return Match(kind: .object, confidence: .high) }
-        for prefix in ["module '", "class '", "function ", "bound method ", "built-in ", "coroutine object ", "generator object "]
-        where starts(body, prefix) {
+        // " object at 0x" contains " at 0x": one search covers both. The prefixes are literals
+        // compared in place (an array per candidate value was most of a small payload's mallocs).
+        if contains(body, " at 0x") { return Match(kind: .object, confidence: .high) }
+        let b = ByteView(body)
+        if b.hasPrefix("module '") || b.hasPrefix("class '") || b.hasPrefix("function ") || b.hasPrefix("bound method ")
+            || b.hasPrefix("built-in ") || b.hasPrefix("coroutine object ") || b.hasPrefix("generator object ") {
             return Match(kind: .object, confidence: .high)
         }
         // <Name>, <Name …>, <Name: …>, <pkg.Name …>
@@ -139,21 +171,17 @@ public enum PythonRepr {
             || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "_")
     }
 
-    static func starts(_ p: UnsafeRawBufferPointer, _ s: String) -> Bool {
-        let u = Array(s.utf8)
-        guard p.count >= u.count else { return false }
-        for i in 0..<u.count where p[i] != u[i] { return false }
-        return true
-    }
-
-    static func contains(_ p: UnsafeRawBufferPointer, _ s: String) -> Bool {
-        let u = Array(s.utf8)
-        guard p.count >= u.count else { return false }
+    /// True when `p` contains the literal `s` (compared in place, nothing allocated).
+    static func contains(_ p: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
+        let n = s.utf8CodeUnitCount
+        guard n > 0 else { return true }
+        guard p.count >= n else { return false }
+        let u = s.utf8Start
         var i = 0
-        while i + u.count <= p.count {
+        while i + n <= p.count {
             var j = 0
-            while j < u.count && p[i + j] == u[j] { j += 1 }
-            if j == u.count { return true }
+            while j < n && p[i + j] == u[j] { j += 1 }
+            if j == n { return true }
             i += 1
         }
         return false

@@ -24,6 +24,12 @@ public enum Confidence: String, Sendable, Codable, CaseIterable, Comparable {
     case low, medium, high
 
     private var rank: Int { switch self { case .low: 0; case .medium: 1; case .high: 2 } }
+
+    /// Its position in `allCases` (a code packed into a flagged entry), by a switch.
+    @inlinable public var code: UInt8 { switch self { case .low: 0; case .medium: 1; case .high: 2 } }
+
+    /// The confidence whose `code` is `code` (anything above 2 reads as high).
+    @inlinable public init(code: UInt8) { self = code == 0 ? .low : code == 1 ? .medium : .high }
     public static func < (a: Confidence, b: Confidence) -> Bool { a.rank < b.rank }
 }
 

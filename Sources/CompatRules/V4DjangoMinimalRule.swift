@@ -38,7 +38,7 @@ public enum V4DjangoMinimalRule: CompatRule {
     public static func judge<S: FindingSink>(_ facts: SpanFacts, into sink: inout S) {
         let span = facts
         if let kind = kind(name: span.name, type: span.type, component: facts.component) {
-            let slot = sink.record(id, kind: UInt8(truncatingIfNeeded: Kind.allCases.firstIndex(of: kind)!),
+            let slot = sink.record(id, kind: kind.code,
                                    operation: span.name, resource: span.resource, key: .empty,
                                    texts: { _ in FindingTexts(kind: kind.rawValue, fix: fix(for: kind), twinSeen: kind == .database ? 0 : nil) },
                                    sample: { SampleTexts() })
@@ -67,6 +67,9 @@ public enum V4DjangoMinimalRule: CompatRule {
 
     public enum Kind: String, Sendable, Codable, CaseIterable {
         case database, cache, template
+
+        /// Its position in `allCases` (the finding's kind code), by a switch.
+        @inlinable public var code: UInt8 { switch self { case .database: 0; case .cache: 1; case .template: 2 } }
 
         /// The single setting that brings this kind back under v4.
         public var setting: String {

@@ -26,17 +26,15 @@ public enum V4TagReprRule: CompatRule {
     @inlinable @inline(__always)
     public static func flagMeta(key: ByteView, value: ByteView) -> UInt8? {
         guard let match = judge(key: key, value: value) else { return nil }
-        let kind = UInt8(truncatingIfNeeded: PythonRepr.Kind.allCases.firstIndex(of: match.kind)!)
-        let confidence = UInt8(truncatingIfNeeded: Confidence.allCases.firstIndex(of: match.confidence)!)
-        return kind << 2 | confidence
+        return match.kind.code << 2 | match.confidence.code
     }
 
     /// One finding per (service, operation, resource, key, value kind), the value's excerpt in the samples.
     @inlinable
     public static func judge<S: FindingSink>(_ span: SpanFacts, into sink: inout S) {
         for f in span.flagged where f.rule == id {
-            let kind = PythonRepr.Kind.allCases[Int(f.code >> 2)]
-            let confidence = Confidence.allCases[Int(f.code & 3)]
+            let kind = PythonRepr.Kind(code: f.code >> 2)
+            let confidence = Confidence(code: f.code & 3)
             sink.record(id, kind: f.code >> 2, operation: span.name, resource: span.resource, key: f.key,
                         texts: { _ in FindingTexts(kind: kind.rawValue, confidence: confidence, fix: fix(for: kind)) },
                         sample: { SampleTexts(valueType: kind.rawValue, excerpt: f.value.string) })

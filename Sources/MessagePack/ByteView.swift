@@ -54,6 +54,27 @@ public struct ByteView: @unchecked Sendable {
 
     @inlinable
     public subscript(i: Int) -> UInt8 { base[i] }
+
+    /// The length and the first and last eight bytes (fewer below eight), folded in two
+    /// multiplies: every byte of a view up to 16 bytes (the overlap told apart by the length),
+    /// and the ends of longer ones. The cheap part of the hashes on the analysis's hot path
+    /// (tag keys, names), which finish it with a mix of their own.
+    @inlinable @inline(__always)
+    public var edgeWords: UInt64 {
+        let p = base
+        let n = p.count
+        var lo: UInt64 = 0, hi: UInt64 = 0
+        if n >= 8 {
+            lo = p.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+            hi = p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        } else if n >= 4 {
+            lo = UInt64(p.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+            hi = UInt64(p.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self))
+        } else if n > 0 {
+            lo = UInt64(p[0]) | UInt64(p[n / 2]) << 8 | UInt64(p[n - 1]) << 16
+        }
+        return (lo &* 0x9E37_79B9_7F4A_7C15) ^ ((hi ^ UInt64(truncatingIfNeeded: n)) &* 0xC2B2_AE3D_27D4_EB4F)
+    }
 }
 
 extension ByteView: CustomStringConvertible {

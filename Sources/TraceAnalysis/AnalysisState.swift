@@ -21,21 +21,26 @@ struct AnalysisState: FindingSink, MessageSink {
         internalTable = FindingTable(sampleLimit: store.sampleLimit, limits: store.limits)
     }
 
-    /// Judges one request.
-    mutating func analyze(_ request: CapturedRequest) -> Analyzer.Outcome {
+    /// Judges one request whose body is `body` (borrowed for the call).
+    mutating func analyze(_ request: CapturedRequest, body: UnsafeRawBufferPointer) -> Analyzer.Outcome {
         lastError = nil
         defer { lastError = nil }
-        dispatch(request)
+        dispatch(request, body: body)
         return Analyzer.Outcome(decodeError: lastError)
     }
 
-    /// True when the hand-over interval has passed.
-    var handOverIsDue: Bool { DispatchTime.now().uptimeNanoseconds &- lastHandOver >= handOverInterval }
+    /// True when the hand-over interval has passed. A mutating method, not a computed property:
+    /// the analyzer keeps the state in a class, and a getter called there copied the whole value.
+    mutating func handOverIsDue() -> Bool { DispatchTime.now().uptimeNanoseconds &- lastHandOver >= handOverInterval }
 
     /// Everything folded since the last hand-over as one batch (nil when nothing), and a fresh start.
     mutating func takeBatch() -> Report? {
         lastHandOver = DispatchTime.now().uptimeNanoseconds
         foldRequestTallies()
+        foldEndpointTally()
+        if tracePayloads.v04 > 0 { pending.traffic.tracePayloads[TraceFormat.v04.rawValue, default: 0] += tracePayloads.v04 }
+        if tracePayloads.v05 > 0 { pending.traffic.tracePayloads[TraceFormat.v05.rawValue, default: 0] += tracePayloads.v05 }
+        tracePayloads = (0, 0)
         for app in apps where app.spans > 0 {
             pending.services[app.name, default: ServiceSummary()].spans += app.spans
         }
@@ -67,6 +72,12 @@ struct AnalysisState: FindingSink, MessageSink {
     var lastHandOver: UInt64 = DispatchTime.now().uptimeNanoseconds
     /// Requests per (app, format, tracer and Python version) since the last fold.
     var requestTallies: [RequestTally] = []
+    /// Requests to the endpoint that came last, not yet in `pending` (`countRequest`).
+    var endpointTally = (endpoint: "", requests: 0)
+    /// The last request's method and path, with its endpoint and class (`dispatch`).
+    var lastRequestTarget: (method: String, path: String, endpoint: String, analysis: EndpointClass.Analysis)?
+    /// Trace payloads decoded per format since the last hand-over (folded in `takeBatch`).
+    var tracePayloads = (v04: 0, v05: 0)
     /// The version headers last seen and what they mean (see `analyzeTraces`): the canary's
     /// major version and what the header rules recorded.
     var headerVerdicts = (findings: HeaderFindings(judging: MetaHeaders()), major: (name: String, hash: UInt64)?.none)
@@ -107,13 +118,22 @@ struct AnalysisState: FindingSink, MessageSink {
         if pending.updatedAt.map({ last > $0 }) ?? true { pending.updatedAt = last }
     }
 
-    mutating func dispatch(_ request: CapturedRequest) {
-        let endpoint = ReportStore.normalise(request.path)
+    mutating func dispatch(_ request: CapturedRequest, body: UnsafeRawBufferPointer) {
+        let endpoint: String, analysis: EndpointClass.Analysis
+        // An app posts to the same path over and over: its endpoint and class are worked out
+        // once per distinct (method, path) in a row, and counted in `endpointTally`.
+        if let last = lastRequestTarget, last.method == request.method, last.path == request.path {
+            (endpoint, analysis) = (last.endpoint, last.analysis)
+        } else {
+            endpoint = ReportStore.normalise(request.path)
+            analysis = EndpointClass(method: request.method, uri: request.path).analysis
+            lastRequestTarget = (request.method, request.path, endpoint, analysis)
+        }
         countRequest(endpoint)
-        switch EndpointClass(method: request.method, uri: request.path).analysis {
-        case .tracePayload(let format): analyzeTraces(request, format: format, endpoint: endpoint)
-        case .telemetry: analyzeTelemetry(request, endpoint: endpoint)
-        case .llmObs: analyzeLLMObs(request, endpoint: endpoint)
+        switch analysis {
+        case .tracePayload(let format): analyzeTraces(request, body: body, format: format, endpoint: endpoint)
+        case .telemetry: analyzeTelemetry(request, body: Array(body), endpoint: endpoint)
+        case .llmObs: analyzeLLMObs(request, body: Array(body), endpoint: endpoint)
         case .notDecoded(let reason):
             // Forwarded untouched: counted as not analysed, with the reason, never as a decode error.
             Self.bump(&pending.traffic.notAnalysed, endpoint, limit: ReportStore.endpointLimit)
@@ -156,19 +176,33 @@ struct AnalysisState: FindingSink, MessageSink {
         return Analyzer.Outcome(decodeError: lastError)
     }
 
-    /// Counts one request by endpoint (normalised path), within `ReportStore.endpointLimit`.
+    /// Counts one request by endpoint (normalised path), within `ReportStore.endpointLimit`: in
+    /// `endpointTally` while the endpoint repeats (no string hashed per request), folded into
+    /// `pending` when another endpoint comes and at the hand-over, so endpoints reach the
+    /// bounded dictionary in the order they came (which ones go to "other" is unchanged).
     mutating func countRequest(_ endpoint: String) {
-        Self.bump(&pending.traffic.requestsByEndpoint, endpoint, limit: ReportStore.endpointLimit)
+        if endpointTally.requests > 0 && endpointTally.endpoint == endpoint {
+            endpointTally.requests += 1
+            return
+        }
+        foldEndpointTally()
+        endpointTally = (endpoint, 1)
+    }
+
+    mutating func foldEndpointTally() {
+        guard endpointTally.requests > 0 else { return }
+        Self.bump(&pending.traffic.requestsByEndpoint, endpointTally.endpoint, limit: ReportStore.endpointLimit, by: endpointTally.requests)
+        endpointTally.requests = 0
     }
 
     mutating func countAgentVersion(_ version: String) {
         Self.bump(&pending.traffic.agentVersions, version, limit: AnalysisLimits.languages)
     }
 
-    /// `counts[name] += 1`, or `counts["other"]` when `limit` names are there already.
-    static func bump(_ counts: inout [String: Int], _ name: String, limit: Int) {
-        if let n = counts[name] { counts[name] = n + 1; return }
-        counts[counts.count < limit ? name : ReportLimits.other, default: 0] += 1
+    /// `counts[name] += n`, or `counts["other"]` when `limit` names are there already.
+    static func bump(_ counts: inout [String: Int], _ name: String, limit: Int, by n: Int = 1) {
+        if let c = counts[name] { counts[name] = c + n; return }
+        counts[counts.count < limit ? name : ReportLimits.other, default: 0] += n
     }
 
 
@@ -184,11 +218,12 @@ struct AnalysisState: FindingSink, MessageSink {
 
     // MARK: - Traces
 
-    mutating func analyzeTraces(_ request: CapturedRequest, format: TraceFormat, endpoint: String) {
+    mutating func analyzeTraces(_ request: CapturedRequest, body: UnsafeRawBufferPointer, format: TraceFormat, endpoint: String) {
         let at = ReportTime(request.receivedAt)
+        let sent = request.tracerHeaders()
         // Compared without lowercasing: `lowercased()` goes through Unicode case mapping, a
         // measurable share of a small payload's analysis; HTTP gives "python" in ASCII.
-        if let value = Analyzer.languageHeader(of: request), !CapturedRequest.asciiCaseInsensitiveEquals(value, "python") {
+        if let value = sent.language, !CapturedRequest.asciiCaseInsensitiveEquals(value, "python") {
             seen(at)
             Self.bump(&pending.traffic.otherLanguages, value.lowercased(), limit: AnalysisLimits.languages)
             return
@@ -197,8 +232,8 @@ struct AnalysisState: FindingSink, MessageSink {
         notes.removeAll(keepingCapacity: true)
 
         var currentTrace = -1
-        let tracer = request.header("Datadog-Meta-Tracer-Version") ?? ""
-        let python = request.header("Datadog-Meta-Lang-Version") ?? ""
+        let tracer = sent.tracerVersion ?? ""
+        let python = sent.langVersion ?? ""
         // What the version headers mean, worked out once per distinct pair (they repeat on every
         // payload of an app): the canary's major version and the header rules' findings.
         let headers = MetaHeaders(tracerVersion: tracer, langVersion: python)
@@ -216,8 +251,7 @@ struct AnalysisState: FindingSink, MessageSink {
         swap(&decoder, &self.decoder)
         defer { swap(&decoder, &self.decoder) }
         do {
-            summary = try request.body.withUnsafeBytes { bytes in
-                try decoder.visit(bytes, format: format) { span in
+            summary = try decoder.visit(body, format: format) { span in
                     if span.traceIndex != currentTrace {
                         traceEnded()
                         currentTrace = span.traceIndex
@@ -228,7 +262,6 @@ struct AnalysisState: FindingSink, MessageSink {
                         latest = max(latest, span.start)
                     }
                     judge(span, fallback: at)
-                }
             }
             traceEnded()
         } catch let error as MessagePackError {
@@ -245,7 +278,10 @@ struct AnalysisState: FindingSink, MessageSink {
             return
         }
 
-        pending.traffic.tracePayloads[format.rawValue, default: 0] += 1
+        switch format {
+        case .v04: tracePayloads.v04 += 1
+        case .v05: tracePayloads.v05 += 1
+        }
         pending.traffic.traces += summary.traces
         pending.traffic.spans += summary.spans
         var first = at, last = at
@@ -509,11 +545,11 @@ struct AnalysisState: FindingSink, MessageSink {
 
     // MARK: - Telemetry
 
-    mutating func analyzeTelemetry(_ request: CapturedRequest, endpoint: String) {
+    mutating func analyzeTelemetry(_ request: CapturedRequest, body: [UInt8], endpoint: String) {
         var at = ReportTime(request.receivedAt)
         let message: TelemetryMessage
         do {
-            message = try TelemetryMessage.parse(request.body)
+            message = try TelemetryMessage.parse(body)
         } catch {
             seen(at)
             recordDecodeError(source: request.source, endpoint: endpoint, reason: error.reason, offset: error.offset, at: at)
@@ -549,17 +585,17 @@ struct AnalysisState: FindingSink, MessageSink {
 
     // MARK: - LLM Observability
 
-    mutating func analyzeLLMObs(_ request: CapturedRequest, endpoint: String) {
+    mutating func analyzeLLMObs(_ request: CapturedRequest, body: [UInt8], endpoint: String) {
         let at = ReportTime(request.receivedAt)
         seen(at)
         do {
-            let object = try JSONSerialization.jsonObject(with: Data(request.body), options: [])
+            let object = try JSONSerialization.jsonObject(with: Data(body), options: [])
             messageContext = MessageContext(service: "", app: nil, at: at)
             Rules.judgeLLMObs(object, into: &self)
         } catch {
             recordDecodeError(source: request.source, endpoint: endpoint,
                               reason: "invalid LLM Observability JSON (\(JSONField.describe(error)))",
-                              offset: JSONSyntax.firstErrorOffset(request.body) ?? JSONField.errorOffset(error), at: at)
+                              offset: JSONSyntax.firstErrorOffset(body) ?? JSONField.errorOffset(error), at: at)
         }
     }
 }

@@ -62,7 +62,9 @@ public final class Analyzer: ReportContributor, @unchecked Sendable {
     /// After a request (lock held): hands over when the interval passed or the store asked.
     @inline(__always)
     private func handOverIfDue() {
-        if state.handOverIsDue || handOverRequested.exchange(false, ordering: .acquiring) { handOverLocked() }
+        // A mutating call: reading a computed property of `state` copied the whole state (a
+        // retain and a release of each of its references) once per payload.
+        if state.handOverIsDue() || handOverRequested.exchange(false, ordering: .acquiring) { handOverLocked() }
     }
 
     private func handOverLocked() {
@@ -80,9 +82,17 @@ public final class Analyzer: ReportContributor, @unchecked Sendable {
     /// Judges one request (trace payload, telemetry, anything else is only counted as traffic).
     @discardableResult
     public func analyze(_ request: CapturedRequest) -> Outcome {
+        request.body.withUnsafeBytes { analyze(request, body: $0) }
+    }
+
+    /// Judges `request` with `body` as its body (`request.body` is not read): for a caller that
+    /// holds the bytes elsewhere (the proxy's tee keeps the buffer NIO read them into) and would
+    /// otherwise copy them into an array per payload. `body` is borrowed for the call only.
+    @discardableResult
+    public func analyze(_ request: CapturedRequest, body: UnsafeRawBufferPointer) -> Outcome {
         lock.lock()
         defer { lock.unlock() }
-        let outcome = state.analyze(request)
+        let outcome = state.analyze(request, body: body)
         handOverIfDue()
         return outcome
     }
@@ -119,11 +129,7 @@ public final class Analyzer: ReportContributor, @unchecked Sendable {
 
     /// The language a request declares; nil when it does not say (judged as Python).
     static func language(of request: CapturedRequest) -> String? {
-        languageHeader(of: request)?.lowercased()
-    }
-    /// The tracer's language as sent (any case).
-    static func languageHeader(of request: CapturedRequest) -> String? {
-        request.header("Datadog-Meta-Lang") ?? request.header("DD-Client-Library-Language")
+        request.tracerHeaders().language?.lowercased()
     }
     static func reasonText(_ error: MessagePackError) -> String {
         let d = error.description

@@ -38,20 +38,7 @@ func byteHash(_ v: ByteView) -> UInt64 {
 /// differ from `byteHash`'s: a table keeps to one of the two.
 @inlinable @inline(__always)
 func shortHash(_ v: ByteView) -> UInt64 {
-    let p = v.base
-    let n = p.count
-    if n > 16 { return byteHash(v) }
-    var lo: UInt64 = 0, hi: UInt64 = 0
-    if n >= 8 {
-        lo = p.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
-        hi = p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
-    } else if n >= 4 {
-        lo = UInt64(p.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
-        hi = UInt64(p.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self))
-    } else if n > 0 {
-        lo = UInt64(p[0]) | UInt64(p[n / 2]) << 8 | UInt64(p[n - 1]) << 16
-    }
-    return hashMix((lo &* 0x9E37_79B9_7F4A_7C15) ^ ((hi ^ UInt64(truncatingIfNeeded: n)) &* 0xC2B2_AE3D_27D4_EB4F))
+    v.count > 16 ? byteHash(v) : hashMix(v.edgeWords)
 }
 
 /// One multiply and a fold of the high half into the low one (the multiply only carries upwards).

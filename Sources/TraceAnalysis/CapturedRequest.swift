@@ -29,6 +29,27 @@ public struct CapturedRequest: Sendable {
         headers.first { Self.asciiCaseInsensitiveEquals($0.name, name) }?.value
     }
 
+    /// The headers the analysis reads, found in one pass over the headers (a name's length is
+    /// compared before its bytes, so most headers cost one integer compare): the language
+    /// (`Datadog-Meta-Lang`, else `DD-Client-Library-Language`, as sent), the tracer's version
+    /// (`Datadog-Meta-Tracer-Version`) and Python's (`Datadog-Meta-Lang-Version`), the first
+    /// value of each, as `header(_:)` would give it.
+    public func tracerHeaders() -> (language: String?, tracerVersion: String?, langVersion: String?) {
+        var lang: String?, clientLang: String?, tracer: String?, python: String?
+        headers.withUnsafeBufferPointer { all in
+            for i in all.indices {
+                switch all[i].name.utf8.count {
+                case 17: if lang == nil, Self.asciiCaseInsensitiveEquals(all[i].name, "Datadog-Meta-Lang") { lang = all[i].value }
+                case 25: if python == nil, Self.asciiCaseInsensitiveEquals(all[i].name, "Datadog-Meta-Lang-Version") { python = all[i].value }
+                case 26: if clientLang == nil, Self.asciiCaseInsensitiveEquals(all[i].name, "DD-Client-Library-Language") { clientLang = all[i].value }
+                case 27: if tracer == nil, Self.asciiCaseInsensitiveEquals(all[i].name, "Datadog-Meta-Tracer-Version") { tracer = all[i].value }
+                default: break
+                }
+            }
+        }
+        return (lang ?? clientLang, tracer, python)
+    }
+
     /// ASCII case-insensitive equality over the UTF-8 bytes, without allocating (HTTP field
     /// names are ASCII tokens, RFC 9110 §5.1; other bytes must match exactly).
     public static func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {

@@ -21,6 +21,10 @@ func withView<T>(_ s: String, _ body: (ByteView) -> T) -> T {
         ("<mod.Class object at 0x7f3a2c1b9d90>", .object, .high), ("<function f at 0x7f3a2c1b9d90>", .object, .high),
         ("<module 'os' from '/usr/lib/python3.11/os.py'>", .object, .high), ("<Obj>", .object, .medium),
         ("<Response [200]>", .object, .medium), ("<User: alice>", .object, .medium),
+        // Python's own forms, each recognised by its prefix alone (lower-case, no " at 0x").
+        ("<class 'int'>", .object, .high), ("<function f>", .object, .high), ("<bound method A.f of a>", .object, .high),
+        ("<built-in function len>", .object, .high), ("<coroutine object c>", .object, .high),
+        ("<generator object g>", .object, .high), ("<a at 0x1>", .object, .high),
     ])
     func flags(_ text: String, _ kind: PythonRepr.Kind, _ confidence: Confidence) {
         let m = PythonRepr.classify(text)
@@ -42,13 +46,46 @@ func withView<T>(_ s: String, _ body: (ByteView) -> T) -> T {
         "(555) 123-4567", "{{ template }}", "<none>", "<unknown>", "<br>", "<b>bold</b>", "b", "banana", "",
         "[1, 2", "{'a': 1", "['x'] and more", "(1)", "staging", "[x]", "{a: 1}", "<>", "set", "dict(a=1)",
         "Traceback (most recent call last)", "[1, 2]\n", "<Obj", "F", "N/A",
+        "<functional>", "<classy>", "<module>", "<generator>", "<a at 0>", "<built-ins>",
     ])
     func doesNotFlag(_ text: String) {
         #expect(PythonRepr.classify(text) == nil, "\(text)")
     }
+
+    /// The codes packed into a flagged entry are the cases' positions in `allCases`, both ways.
+    @Test func kindAndConfidenceCodes() {
+        for (i, kind) in PythonRepr.Kind.allCases.enumerated() {
+            #expect(kind.code == UInt8(i))
+            #expect(PythonRepr.Kind(code: kind.code) == kind)
+        }
+        for (i, c) in Confidence.allCases.enumerated() {
+            #expect(c.code == UInt8(i))
+            #expect(Confidence(code: c.code) == c)
+        }
+        for (i, kind) in V4DjangoMinimalRule.Kind.allCases.enumerated() { #expect(kind.code == UInt8(i)) }
+    }
 }
 
 @Suite struct TagRuleTests {
+    /// The known-key tables find every key of their lists, and nothing that differs from one in
+    /// a byte, a letter's case or its length (keys sharing a hash bucket are told apart).
+    @Test func knownKeyTablesFindExactlyTheirKeys() {
+        func strings(_ keys: [StaticString]) -> [String] { keys.map { $0.description } }
+        let meta = strings(KnownTagKeys.exactMeta), metrics = strings(KnownTagKeys.exactMetrics)
+        let prefixes = strings(KnownTagKeys.prefixes).filter { $0 != "kafka_" }
+        #expect(!meta.isEmpty && !metrics.isEmpty && !prefixes.isEmpty)
+        for (keys, lookup) in [(meta, KnownTagKeys.Lookup.exactMeta), (metrics, .exactMetrics), (prefixes, .prefixes)] {
+            let all = Set(keys)
+            for k in keys {
+                #expect(withView(k) { lookup.contains($0) }, "\(k)")
+                for miss in [k + "x", String(k.dropLast()), "x" + k, k.uppercased(), String(k.dropLast()) + "\u{1}"] where !all.contains(miss) {
+                    #expect(!withView(miss) { lookup.contains($0) }, "\(miss)")
+                }
+            }
+            #expect(!withView("") { lookup.contains($0) })
+        }
+    }
+
     @Test func reprOnUserKeysOnly() {
         #expect(withView("cache.hit") { k in withView("True") { V4TagReprRule.judge(key: k, value: $0) } }?.kind == .bool)
         for key in ["error.message", "http.url", "component", "_dd.p.dm", "django.user.is_authenticated", "db.statement", "span.kind", "env", "version", "language", "runtime-id"] {

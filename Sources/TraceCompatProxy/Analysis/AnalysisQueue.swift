@@ -295,7 +295,7 @@ public final class AnalysisQueue: @unchecked Sendable {
                     // Moved out of the batch: its body is freed after its analysis, not at the end of the batch.
                     switch batch[i].take()! {
                     case .request(let request): analyzer.analyze(request)
-                    case .forwarded(let request): analyzer.analyze(request.captured())
+                    case .forwarded(let request): Self.analyze(request, with: analyzer)
                     case .agentInfo(let body, let receivedAt): analyzer.analyzeAgentInfo(body: body, receivedAt: receivedAt)
                     case .agentVersion(let version, let receivedAt): analyzer.analyzeAgentVersion(version, receivedAt: receivedAt)
                     }
@@ -327,6 +327,21 @@ public final class AnalysisQueue: @unchecked Sendable {
             finished += 1
             lock.wakeIdleWaiters()
         }
+    }
+}
+
+extension AnalysisQueue {
+    /// Analyses a forwarded request. A body the tee holds in one buffer (small parts gathered into
+    /// its own buffer, or one NIO read: the small payloads, and larger ones read at once) is read
+    /// where it lies, borrowed for the call, instead of copied into an array per payload; only a
+    /// body in several parts is made contiguous (`captured()`), the one copy the decoder needs.
+    static func analyze(_ request: ForwardedRequest, with analyzer: Analyzer) {
+        guard request.body.parts.count == 1 else {
+            analyzer.analyze(request.captured())
+            return
+        }
+        let head = request.capturedHead()
+        request.body.parts[0].withUnsafeReadableBytes { analyzer.analyze(head, body: $0) }
     }
 }
 

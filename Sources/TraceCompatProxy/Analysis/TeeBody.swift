@@ -74,14 +74,22 @@ public struct ForwardedRequest: Sendable {
         self.receivedAt = receivedAt
     }
 
-    /// The request as the analyzer reads it (the header strings and the one copy of the body
-    /// are made here).
-    func captured() -> CapturedRequest {
+    /// The request as the analyzer reads it, without its body: the header strings are made here.
+    /// (`AnalysisQueue` lends a body held in one buffer to the analyzer beside it, uncopied.)
+    func capturedHead() -> CapturedRequest {
         var headers: [(name: String, value: String)] = []
         head.withUnsafeBytes { bytes in
             func text(_ range: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
             scanned.forEachField(in: bytes) { name, value in headers.append((name: text(name), value: text(value))) }
         }
-        return CapturedRequest(method: method, path: uri, headers: headers, body: body.contiguous(), receivedAt: receivedAt)
+        return CapturedRequest(method: method, path: uri, headers: headers, body: [], receivedAt: receivedAt)
+    }
+
+    /// The request as the analyzer reads it (the header strings and the one copy of the body
+    /// are made here).
+    func captured() -> CapturedRequest {
+        var request = capturedHead()
+        request.body = body.contiguous()
+        return request
     }
 }
