@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "CompatReport", targets: ["CompatReport"]),
         .library(name: "TraceAnalysis", targets: ["TraceAnalysis"]),
         .library(name: "CMsgpack", targets: ["CMsgpack"]),
+        // Deterministic random numbers for the test suites and the benchmarks' generated payloads.
+        .library(name: "SeededRandom", targets: ["SeededRandom"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -101,16 +103,18 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // SplitMix64, the one seeded generator of the tests and benchmarks (not linked into the tools).
+        .target(name: "SeededRandom"),
         .testTarget(name: "TextOutputTests", dependencies: ["TextOutput"]),
-        .testTarget(name: "MessagePackTests", dependencies: ["MessagePack", "CMsgpack"]),
-        .testTarget(name: "TracePayloadTests", dependencies: ["TracePayload", "MessagePack", "CMsgpack"]),
-        .testTarget(name: "CompatRulesTests", dependencies: ["CompatRules", "TracePayload"]),
+        .testTarget(name: "MessagePackTests", dependencies: ["MessagePack", "CMsgpack", "SeededRandom"]),
+        .testTarget(name: "TracePayloadTests", dependencies: ["TracePayload", "MessagePack", "CMsgpack", "SeededRandom"]),
+        .testTarget(name: "CompatRulesTests", dependencies: ["CompatRules", "TracePayload", "SeededRandom"]),
         .testTarget(name: "CompatReportTests", dependencies: ["CompatReport", "CompatRules"]),
         .testTarget(name: "TraceAnalysisTests", dependencies: ["TraceAnalysis", "CompatReport", "TracePayload"]),
         .testTarget(
             name: "TraceCompatProxyTests",
             dependencies: [
-                "TraceCompatProxy", "TraceAnalysis", "CompatReport",
+                "TraceCompatProxy", "TraceAnalysis", "CompatReport", "SeededRandom",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -23,6 +23,7 @@ let package = Package(
             dependencies: [
                 .product(name: "MessagePack", package: "trace-compat"),
                 .product(name: "TracePayload", package: "trace-compat"),
+                .product(name: "SeededRandom", package: "trace-compat"),
                 "MsgpackCBaseline",
             ]
         ),

@@ -1,4 +1,5 @@
 import MessagePack
+import SeededRandom
 import Testing
 @testable import CompatRules
 
@@ -247,13 +248,12 @@ func withView<T>(_ s: String, _ body: (ByteView) -> T) -> T {
     /// Random text over the characters the recognisers care about: never a crash, and whatever is
     /// flagged as a container parses back the same way (classification is deterministic).
     @Test func recognisersSurviveRandomText() {
-        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        func next() -> UInt64 { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return state }
+        var rng = SplitMix64(seed: 12)
         let alphabet = Array("[](){}<>'\"\\,:.-+ 0123456789eEjbxTrueFalsNonObject at0x=_\n".utf8)
         var flagged = 0
         for _ in 0..<20_000 {
-            let n = Int(next() % 24)
-            let bytes = (0..<n).map { _ in alphabet[Int(next() % UInt64(alphabet.count))] }
+            let n = rng.below(24)
+            let bytes = (0..<n).map { _ in alphabet[rng.below(alphabet.count)] }
             let text = String(decoding: bytes, as: UTF8.self)
             let a = PythonRepr.classify(text)
             #expect(a == PythonRepr.classify(text))

@@ -1,24 +1,12 @@
 import MessagePack
-
-/// SplitMix64: a tiny seeded generator, so that every generated case can be replayed from its seed.
-struct SeededRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import SeededRandom
 
 /// Random msgpack documents of every type and encoding width, written byte by byte (so that
 /// non-minimal encodings such as a 3-byte string in str32 are produced too), with the value each
 /// encodes.
 struct DocumentGenerator {
-    var rng: SeededRNG
-    init(seed: UInt64) { rng = SeededRNG(seed: seed) }
+    var rng: SplitMix64
+    init(seed: UInt64) { rng = SplitMix64(seed: seed) }
 
     mutating func int<T: FixedWidthInteger>(_: T.Type) -> T { T.random(in: T.min...T.max, using: &rng) }
     mutating func chance(_ oneIn: Int) -> Bool { Int.random(in: 0..<oneIn, using: &rng) == 0 }

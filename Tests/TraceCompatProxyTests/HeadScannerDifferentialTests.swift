@@ -1,6 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import SeededRandom
 import Testing
 @testable import TraceCompatProxy
 
@@ -235,21 +236,9 @@ import Testing
         ("a head of 81 KiB", "GET /info HTTP/1.1\r\nHost: x\r\nX: \(String(repeating: "a", count: 81 * 1024))\r\n\r\n"),
     ]
 
-    /// A SplitMix64 generator: the same mutations on every run.
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let interesting: [UInt8] = Array("\r\n \t:;,\"=0aA\\/*-".utf8) + [0x00, 0x01, 0x0B, 0x7F, 0x80, 0xE9, 0xFF]
 
-    static func mutate(_ input: [UInt8], using rng: inout Seeded) -> [UInt8] {
+    static func mutate(_ input: [UInt8], using rng: inout SplitMix64) -> [UInt8] {
         var bytes = input
         // Mostly within the head (and the first chunk lines), where framing is decided.
         let span = min(bytes.count, (bytes.firstRange(of: Array("\r\n\r\n".utf8))?.upperBound ?? bytes.count) + 24)
@@ -333,7 +322,7 @@ import Testing
     }
 
     @Test func seededMutationsAreReadAsNIODoesOrRefusedByARule() throws {
-        var rng = Seeded(state: 15)
+        var rng = SplitMix64(seed: 15)
         let corpus = try Self.corpus()
         var mismatches: [String] = []
         var stricter: [HTTPSyntaxViolation: Int] = [:]

@@ -1,19 +1,7 @@
 import MessagePack
+import SeededRandom
 import Testing
 import TracePayload
-
-/// A deterministic generator (SplitMix64), so that a failure can be replayed.
-private struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
 
 /// The decoder's fast paths (known keys by 8-byte loads, fixstr/str8 inline, the tight tag
 /// validation loop, inline int/float reads, unchecked walks of validated tags) must give the
@@ -71,13 +59,13 @@ private struct SplitMix {
 
     /// A v0.4 payload whose spans use every encoding the decoder accepts, in random key order,
     /// with unknown keys, strings ≤ 15 bytes (so a 15-byte length limit accepts them too).
-    private static func randomPayload(_ rng: inout SplitMix, spans: Int) -> (bytes: [UInt8], want: [DecodedSpan]) {
+    private static func randomPayload(_ rng: inout SplitMix64, spans: Int) -> (bytes: [UInt8], want: [DecodedSpan]) {
         var w = MessagePackWriter()
         var want: [DecodedSpan] = []
         w.writeArrayHeader(1)
         w.writeArrayHeader(spans)
-        func text(_ rng: inout SplitMix) -> String { String((0..<rng.below(16)).map { i in Character(UnicodeScalar(UInt8(97 + i % 26))) }) }
-        func writeStr(_ s: String, _ w: inout MessagePackWriter, _ rng: inout SplitMix) {
+        func text(_ rng: inout SplitMix64) -> String { String((0..<rng.below(16)).map { i in Character(UnicodeScalar(UInt8(97 + i % 26))) }) }
+        func writeStr(_ s: String, _ w: inout MessagePackWriter, _ rng: inout SplitMix64) {
             let u = Array(s.utf8)
             switch rng.below(5) {
             case 0: w.writeRaw([0xd9, UInt8(u.count)] + u)  // str8 even when short
@@ -86,7 +74,7 @@ private struct SplitMix {
             default: w.writeString(s)  // fixstr
             }
         }
-        func writeUInt(_ v: UInt64, _ w: inout MessagePackWriter, _ rng: inout SplitMix) {
+        func writeUInt(_ v: UInt64, _ w: inout MessagePackWriter, _ rng: inout SplitMix64) {
             switch rng.below(4) {
             case 0: w.writeRaw([0xcf] + withUnsafeBytes(of: v.bigEndian, Array.init))
             case 1 where v <= UInt64(Int64.max): w.writeRaw([0xd3] + withUnsafeBytes(of: v.bigEndian, Array.init))
@@ -95,7 +83,7 @@ private struct SplitMix {
         }
         for _ in 0..<spans {
             var span = DecodedSpan()
-            var entries: [(String, (inout MessagePackWriter, inout SplitMix) -> Void)] = []
+            var entries: [(String, (inout MessagePackWriter, inout SplitMix64) -> Void)] = []
             let service = text(&rng), name = text(&rng), resource = text(&rng), type = text(&rng)
             let ids = (rng.next() >> UInt64(rng.below(64)), rng.next() >> UInt64(rng.below(64)), rng.next() >> UInt64(rng.below(64)))
             let start = Int64(bitPattern: rng.next() >> UInt64(rng.below(64))), duration = Int64(rng.below(1 << 20)) - 5
@@ -152,7 +140,7 @@ private struct SplitMix {
     }
 
     @Test func everyEncodingDecodesToItsValue() throws {
-        var rng = SplitMix(state: 42)
+        var rng = SplitMix64(seed: 42)
         for _ in 0..<50 {
             let (bytes, want) = Self.randomPayload(&rng, spans: 3)
             #expect(try decodeSpans(bytes, .v04).get() == want)
@@ -162,7 +150,7 @@ private struct SplitMix {
     /// A 15-byte length limit turns the fast key path and the tight tag loop off (they need at
     /// least 16 and 255): truncated and damaged payloads must fail the same way on both paths.
     @Test func fastAndCheckedPathsAgreeOnDamagedPayloads() {
-        var rng = SplitMix(state: 7)
+        var rng = SplitMix64(seed: 7)
         let checked = MessagePackLimits(maxByteLength: 15)
         var compared = 0
         for _ in 0..<40 {

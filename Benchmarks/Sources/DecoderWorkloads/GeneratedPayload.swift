@@ -1,4 +1,5 @@
 import MessagePack
+import SeededRandom
 
 /// A deterministic, realistic v0.4 payload of 30,000 spans and about 10 MB, built in memory.
 ///
@@ -122,15 +123,3 @@ public enum GeneratedPayload {
     ]
 }
 
-/// Deterministic pseudo-random numbers (SplitMix64), so the payload is identical everywhere.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
