@@ -23,15 +23,17 @@ public enum V4StructTagRule: CompatRule {
     /// User keys are findings; ddtrace's own keys go to the report's internal list.
     @inlinable
     public static func judgeStructTag<S: FindingSink>(key: ByteView, encoded: ByteView, span: SpanFacts, into sink: inout S) {
-        let valueType = msgpackTypeName(encoded)
+        // The value's type names a sample only: built in the sample closure, which a repeated
+        // finding with its samples taken never calls (a string built per struct tag was most of
+        // this hook's code and time).
         if kind(ofKey: key) == .user {
             sink.record(id, kind: 0, operation: span.name, resource: span.resource, key: key,
                         texts: { _ in FindingTexts(kind: Kind.user.rawValue) },
-                        sample: { SampleTexts(valueType: valueType) })
+                        sample: { SampleTexts(valueType: msgpackTypeName(encoded)) })
         } else {
             sink.recordInternal(id, kind: 1, operation: span.name, key: key,
                                 texts: { _ in FindingTexts(kind: Kind.internal.rawValue, severity: .check, confidence: .high, fix: internalFix) },
-                                sample: { SampleTexts(valueType: valueType) })
+                                sample: { SampleTexts(valueType: msgpackTypeName(encoded)) })
         }
     }
 

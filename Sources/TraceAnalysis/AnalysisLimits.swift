@@ -24,6 +24,11 @@ public enum AnalysisLimits {
     /// the pending services (`AnalysisState.requestTallies`, searched linearly). 64: a node's
     /// apps times their versions; beyond, they are folded early, nothing is lost.
     public static let requestTallies = 64
+    /// Flagged meta entries (`SpanFacts.flagged`) of earlier spans left in the analyzer's buffer
+    /// before it is emptied. 64: emptying it (`removeAll`) once per few dozen flagged entries
+    /// instead of once per span; 64 entries of 56 bytes, plus one span's own (at most its meta
+    /// map's entries, which the decoder's limits bound).
+    public static let flaggedKept = 64
     /// Other languages counted by name between two hand-overs (the header is the client's text).
     public static let languages = 16
 }

@@ -31,11 +31,21 @@ struct AnalysisState: FindingSink, MessageSink {
 
     /// True when the hand-over interval has passed. A mutating method, not a computed property:
     /// the analyzer keeps the state in a class, and a getter called there copied the whole value.
-    mutating func handOverIsDue() -> Bool { DispatchTime.now().uptimeNanoseconds &- lastHandOver >= handOverInterval }
+    mutating func handOverIsDue() -> Bool { Self.monotonicNanoseconds() &- lastHandOver >= handOverInterval }
+
+    /// Monotonic nanoseconds (`CLOCK_MONOTONIC`, read through the vDSO): the hand-over clock, read
+    /// once per payload. `DispatchTime.now()` read the same clock through libdispatch's
+    /// `dispatch_time`, one more library function on every payload's path.
+    @inline(__always)
+    static func monotonicNanoseconds() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return UInt64(t.tv_sec) &* 1_000_000_000 &+ UInt64(t.tv_nsec)
+    }
 
     /// Everything folded since the last hand-over as one batch (nil when nothing), and a fresh start.
     mutating func takeBatch() -> Report? {
-        lastHandOver = DispatchTime.now().uptimeNanoseconds
+        lastHandOver = Self.monotonicNanoseconds()
         foldRequestTallies()
         foldEndpointTally()
         if tracePayloads.v04 > 0 { pending.traffic.tracePayloads[TraceFormat.v04.rawValue, default: 0] += tracePayloads.v04 }
@@ -69,13 +79,15 @@ struct AnalysisState: FindingSink, MessageSink {
     var apps: [App] = []
     /// Slots of the apps of the current payload (for its per-request counts and header findings).
     var payloadApps: [Int] = []
-    var lastHandOver: UInt64 = DispatchTime.now().uptimeNanoseconds
+    var lastHandOver: UInt64 = AnalysisState.monotonicNanoseconds()
     /// Requests per (app, format, tracer and Python version) since the last fold.
     var requestTallies: [RequestTally] = []
     /// Requests to the endpoint that came last, not yet in `pending` (`countRequest`).
     var endpointTally = (endpoint: "", requests: 0)
-    /// The last request's method and path, with its endpoint and class (`dispatch`).
-    var lastRequestTarget: (method: String, path: String, endpoint: String, analysis: EndpointClass.Analysis)?
+    /// The last request's method and path, with its endpoint and class (`dispatch`; valid when
+    /// `hasLastRequestTarget`). Compared in place: a copy of it retained its strings per payload.
+    var lastRequestTarget = RequestTarget(method: "", path: "", endpoint: "", analysis: .countOnly)
+    var hasLastRequestTarget = false
     /// Trace payloads decoded per format since the last hand-over (folded in `takeBatch`).
     var tracePayloads = (v04: 0, v05: 0)
     /// The version headers last seen and what they mean (see `analyzeTraces`): the canary's
@@ -83,8 +95,9 @@ struct AnalysisState: FindingSink, MessageSink {
     var headerVerdicts = (findings: HeaderFindings(judging: MetaHeaders()), major: (name: String, hash: UInt64)?.none)
     /// Per metrics key (`shortHash`): 1 when a rule wants it (`CompatRule.wantsMetric`), 2 when none does.
     var metricVerdicts = HashIndex(capacity: 256)
-    /// What the registered rules read on spans (`Rules`), computed once.
-    let spanReads = Rules.spanReads
+    /// What the registered rules read on spans (`Rules`): a constant the compiler folds (every
+    /// rule's `spanReads` is inlinable), so a fact no rule reads costs no test in the walk.
+    @inline(__always) static var spanReads: SpanReads { Rules.spanReads }
     /// The span being judged (for the sink's records), what rules noted in the current trace,
     /// and the storage of the flagged meta entries, kept from span to span.
     var current = Current()
@@ -97,6 +110,9 @@ struct AnalysisState: FindingSink, MessageSink {
     var traceSerial = 0
 
     struct App { var name: String; var hash: UInt64; var spans: Int; var inPayload: Bool }
+    /// A request's method and path with its endpoint and class. A struct, not an optional
+    /// tuple: that was copied and tested through the runtime's generic tuple witnesses.
+    struct RequestTarget { var method: String; var path: String; var endpoint: String; var analysis: EndpointClass.Analysis }
     struct RequestTally { var app: String; var appHash: UInt64; var format: TraceFormat; var tracer: String; var python: String; var requests: Int }
 
     // MARK: - Requests
@@ -122,12 +138,13 @@ struct AnalysisState: FindingSink, MessageSink {
         let endpoint: String, analysis: EndpointClass.Analysis
         // An app posts to the same path over and over: its endpoint and class are worked out
         // once per distinct (method, path) in a row, and counted in `endpointTally`.
-        if let last = lastRequestTarget, last.method == request.method, last.path == request.path {
-            (endpoint, analysis) = (last.endpoint, last.analysis)
+        if hasLastRequestTarget && lastRequestTarget.method == request.method && lastRequestTarget.path == request.path {
+            (endpoint, analysis) = (lastRequestTarget.endpoint, lastRequestTarget.analysis)
         } else {
             endpoint = ReportStore.normalise(request.path)
             analysis = EndpointClass(method: request.method, uri: request.path).analysis
-            lastRequestTarget = (request.method, request.path, endpoint, analysis)
+            lastRequestTarget = RequestTarget(method: request.method, path: request.path, endpoint: endpoint, analysis: analysis)
+            hasLastRequestTarget = true
         }
         countRequest(endpoint)
         switch analysis {
@@ -224,12 +241,14 @@ struct AnalysisState: FindingSink, MessageSink {
         // Compared without lowercasing: `lowercased()` goes through Unicode case mapping, a
         // measurable share of a small payload's analysis; HTTP gives "python" in ASCII.
         if let value = sent.language, !CapturedRequest.asciiCaseInsensitiveEquals(value, "python") {
-            seen(at)
-            Self.bump(&pending.traffic.otherLanguages, value.lowercased(), limit: AnalysisLimits.languages)
+            countOtherLanguage(value, at: at)
             return
         }
-        payloadApps.removeAll(keepingCapacity: true)
-        notes.removeAll(keepingCapacity: true)
+        // Emptied one element at a time (a payload has one app or a few, and notes are emptied
+        // at each trace's end): `removeAll(keepingCapacity:)` runs the generic
+        // `replaceSubrange`, or allocates when the array is the shared empty one.
+        while payloadApps.popLast() != nil {}
+        while notes.popLast() != nil {}
 
         var currentTrace = -1
         let tracer = sent.tracerVersion ?? ""
@@ -237,9 +256,7 @@ struct AnalysisState: FindingSink, MessageSink {
         // What the version headers mean, worked out once per distinct pair (they repeat on every
         // payload of an app): the canary's major version and the header rules' findings.
         let headers = MetaHeaders(tracerVersion: tracer, langVersion: python)
-        if headers != headerVerdicts.findings.headers {
-            headerVerdicts = (HeaderFindings(judging: headers), V4CanaryDiffRule.major(ofTracerVersion: tracer).map { ($0, byteHash($0)) })
-        }
+        if headers != headerVerdicts.findings.headers { judgeHeaders(headers) }
         canaryMajor = headerVerdicts.major
         // The spans' own time window: what the report's started_at / updated_at and the header
         // findings use, so that an audit of old captures shows when the traffic happened, not
@@ -264,17 +281,8 @@ struct AnalysisState: FindingSink, MessageSink {
                     judge(span, fallback: at)
             }
             traceEnded()
-        } catch let error as MessagePackError {
-            // The spans judged before the error stay counted in their findings; the payload is a decode error.
-            for slot in payloadApps { apps[slot].inPayload = false }
-            seen(at)
-            let reason = "\(format.rawValue) trace payload: " + Analyzer.reasonText(error)
-            recordDecodeError(source: request.source, endpoint: endpoint, reason: reason, offset: error.offset, at: at)
-            return
         } catch {
-            for slot in payloadApps { apps[slot].inPayload = false }
-            seen(at)
-            recordDecodeError(source: request.source, endpoint: endpoint, reason: "\(error)", offset: 0, at: at)
+            traceDecodeFailed(error, request, format: format, endpoint: endpoint, at: at)
             return
         }
 
@@ -308,6 +316,37 @@ struct AnalysisState: FindingSink, MessageSink {
         }
     }
 
+    // The cold steps of `analyzeTraces`, out of line so that its per-payload path stays small in
+    // the instruction cache (Benchmarks/RESULTS.md "Instruction cache").
+
+    /// A trace request from another language: counted by name, not judged.
+    @inline(never)
+    mutating func countOtherLanguage(_ value: String, at: ReportTime) {
+        seen(at)
+        Self.bump(&pending.traffic.otherLanguages, value.lowercased(), limit: AnalysisLimits.languages)
+    }
+
+    /// Version headers other than the last payload's: the canary's major version and what the
+    /// header rules record for them, worked out again.
+    @inline(never)
+    mutating func judgeHeaders(_ headers: MetaHeaders) {
+        headerVerdicts = (HeaderFindings(judging: headers), V4CanaryDiffRule.major(ofTracerVersion: headers.tracerVersion).map { ($0, byteHash($0)) })
+    }
+
+    /// A payload that could not be decoded: the spans judged before the error stay counted in
+    /// their findings; the payload is a decode error (with the reason and offset).
+    @inline(never)
+    mutating func traceDecodeFailed(_ error: any Error, _ request: CapturedRequest, format: TraceFormat, endpoint: String, at: ReportTime) {
+        for slot in payloadApps { apps[slot].inPayload = false }
+        seen(at)
+        if let error = error as? MessagePackError {
+            let reason = "\(format.rawValue) trace payload: " + Analyzer.reasonText(error)
+            recordDecodeError(source: request.source, endpoint: endpoint, reason: reason, offset: error.offset, at: at)
+        } else {
+            recordDecodeError(source: request.source, endpoint: endpoint, reason: "\(error)", offset: 0, at: at)
+        }
+    }
+
     /// Counts one request of `app` with these versions in `requestTallies`; when the tallies are
     /// full (`AnalysisLimits.requestTallies`), they are folded into `pending` first.
     mutating func tallyRequest(app: App, format: TraceFormat, tracer: String, python: String) {
@@ -336,6 +375,12 @@ struct AnalysisState: FindingSink, MessageSink {
     @inline(__always)
     mutating func appSlot(_ name: ByteView, hash: UInt64) -> Int {
         if let slot = appSlots[hash] { return slot }
+        return newAppSlot(name, hash: hash)
+    }
+
+    /// `appSlot` for an app not seen since the last hand-over (cold: out of the span's path).
+    @inline(never)
+    mutating func newAppSlot(_ name: ByteView, hash: UInt64) -> Int {
         var n = strings.string(name, hash: hash), h = hash
         if apps.count >= store.limits.apps {
             n = ReportLimits.other
@@ -354,15 +399,21 @@ struct AnalysisState: FindingSink, MessageSink {
     /// when a rule reads them; then every rule of `Rules` is asked (`CompatRule`'s span hooks).
     @inline(__always)
     mutating func judge(_ span: borrowing SpanView, fallback: ReportTime) {
-        let reads = spanReads
+        let reads = Self.spanReads
         var baseService = ByteView.empty
         var component = ByteView.empty, errorType = ByteView.empty, errorMessage = ByteView.empty, model = ByteView.empty
         // The canary profile's key sets, summed in the walks the rules make anyway.
         let profiling = canaryMajor != nil
         var metaKeys = CanaryAccumulator.KeySignature()
-        var flagged = flaggedStorage
-        flaggedStorage = []
-        flagged.removeAll(keepingCapacity: true)
+        // The flagged entries' storage is taken out for the span (a move, not a copy: no
+        // reference count) and put back after it. This span's entries are appended after the
+        // earlier spans' ones, which are cleared only past `AnalysisLimits.flaggedKept`:
+        // `removeAll(keepingCapacity:)` runs the generic `replaceSubrange`, which per flagged
+        // span was one more library function on the span's path.
+        var flagged: [SpanFacts.FlaggedMeta] = []
+        swap(&flagged, &flaggedStorage)
+        if flagged.count >= AnalysisLimits.flaggedKept { flagged.removeAll(keepingCapacity: true) }
+        let firstFlagged = flagged.count
 
         span.meta.forEach { k, v in
             if profiling { metaKeys.add(k) }
@@ -396,16 +447,15 @@ struct AnalysisState: FindingSink, MessageSink {
         f.errorMessage = errorMessage
         f.model = model
         let maps = (meta: span.meta, metrics: span.metrics, metaStruct: span.metaStruct)
-        flagged.withUnsafeBufferPointer { f.flagged = $0; judge(f, maps, app: slot, metaKeys: metaKeys) }
-        // The flagged entries' storage is kept for the next span.
-        flaggedStorage = flagged
+        flagged.withUnsafeBufferPointer { f.flagged = UnsafeBufferPointer(rebasing: $0[firstFlagged...]); judge(f, maps, app: slot, metaKeys: metaKeys) }
+        swap(&flagged, &flaggedStorage)
     }
 
     /// The rest of `judge`, with the span's facts (their flagged entries valid here).
     @inline(__always)
     mutating func judge(_ f: SpanFacts, _ span: (meta: SpanTags, metrics: SpanMetrics, metaStruct: SpanMetaStruct), app: Int,
                         metaKeys: CanaryAccumulator.KeySignature) {
-        let reads = spanReads
+        let reads = Self.spanReads
         let profiling = canaryMajor != nil
         var metricKeys = CanaryAccumulator.KeySignature()
         if reads.contains(.metrics) || profiling, !span.metrics.isEmpty {
@@ -415,23 +465,31 @@ struct AnalysisState: FindingSink, MessageSink {
                 guard reads.contains(.metrics) else { return }
                 // Whether a rule wants the key, cached per key (`CompatRule.wantsMetric` depends on
                 // the key alone, and the same few dozen keys repeat on every span).
-                let wanted: Int
-                if let known = metricVerdicts[h] { wanted = known } else {
-                    wanted = Rules.wantsMetric(key: k) ? 1 : 2
-                    if metricVerdicts.count >= AnalysisLimits.metricVerdictsCached { metricVerdicts.removeAll() }
-                    metricVerdicts.set(h, wanted)
-                }
+                let wanted = metricVerdicts[h] ?? metricVerdict(k, hash: h)
                 if wanted == 1 { Rules.judgeMetric(key: k, number: number, span: f, into: &self) }
             }
         }
-        if let major = canaryMajor {
-            canary.add(f, meta: span.meta, metrics: span.metrics, app: apps[app].name, appHash: apps[app].hash, major: major.name, majorHash: major.hash, trace: traceSerial,
+        if let majorHash = canaryMajor?.hash {
+            // The names are read (retained) only for a profile that is not the previous span's.
+            let ph = CanaryAccumulator.profileHash(appHash: apps[app].hash, majorHash: majorHash)
+            let p = canary.currentProfile(ph) ?? canary.profileSlot(ph, app: apps[app].name, major: canaryMajor!.name)
+            canary.add(f, meta: span.meta, metrics: span.metrics, profile: p, hash: ph, trace: traceSerial,
                        metaKeys: metaKeys, metricKeys: metricKeys, strings: &strings)
         }
         if reads.contains(.metaStruct), !span.metaStruct.isEmpty {
             span.metaStruct.forEach { k, encoded in Rules.judgeStructTag(key: k, encoded: encoded, span: f, into: &self) }
         }
         Rules.judge(f, into: &self)
+    }
+
+    /// Whether a rule wants metrics key `key` (hash `hash`), 1 or 2, asked once per key and
+    /// remembered in `metricVerdicts` (cold: the same few dozen keys repeat on every span).
+    @inline(never)
+    mutating func metricVerdict(_ key: ByteView, hash: UInt64) -> Int {
+        let wanted = Rules.wantsMetric(key: key) ? 1 : 2
+        if metricVerdicts.count >= AnalysisLimits.metricVerdictsCached { metricVerdicts.removeAll() }
+        metricVerdicts.set(hash, wanted)
+        return wanted
     }
 
     /// The end of a trace: the rules that relate its spans are asked, then its notes are dropped.
@@ -488,35 +546,53 @@ struct AnalysisState: FindingSink, MessageSink {
 
     /// Records one occurrence in the thread's table; the resource is normalised first
     /// (`ResourceShape`), and strings are copied only for a new group.
-    @inline(__always)
+    ///
+    /// One copy, out of line: every rule that records calls it, and inlined into each rule's hook
+    /// it was one more copy of its ~2.5 KB on the per-span path, more code than the L1
+    /// instruction cache holds (Benchmarks/RESULTS.md "Instruction cache"). A repeated finding
+    /// stays in this function (hashes, a lookup, a count); a new group and a resource not seen
+    /// before go to the cold steps below.
+    @inline(never)
     @discardableResult
     mutating func record(_ rule: RuleID, kind: UInt8, operation: ByteView, resource: ByteView, key: ByteView,
                          texts: (FindingStrings) -> FindingTexts, sample: () -> SampleTexts) -> Int {
         let c = current, redact = store.redact
-        let service = c.service, time = c.time
-        let sh = byteHash(service), oh = byteHash(operation), kh = byteHash(key)
-        var rh: UInt64 = 0
-        var shaped = false
-        if !resource.isEmpty {
-            // The normalised hash of a raw resource seen before (the same queries repeat).
-            let raw = byteHash(resource)
-            if let known = shapes[raw] {
-                rh = UInt64(bitPattern: Int64(known))
-            } else {
-                shape.normalise(resource)
-                shaped = true
-                rh = shape.bytes.withUnsafeBytes { byteHash(ByteView($0)) }
-                if shapes.count >= AnalysisLimits.shapesCached { shapes.removeAll() }
-                shapes.set(raw, Int(Int64(bitPattern: rh)))
-            }
-        }
-        let k = FindingTable.Key(rule: rule.code, kind: kind, app: apps[c.app].hash, service: sh, operation: oh, resource: rh, key: kh)
-        if let slot = table.count(k, first: time, last: time, sample: { Self.sample(sample(), c, redact: redact) }) { return slot }
-        if !resource.isEmpty && !shaped { shape.normalise(resource) }
-        let strings = FindingStrings(service: self.strings.string(service, hash: sh), operation: self.strings.string(operation, hash: oh),
+        let rh = resource.isEmpty ? 0 : shapeHash(resource)
+        let k = FindingTable.Key(rule: rule.code, kind: kind, app: apps[c.app].hash, service: byteHash(c.service),
+                                 operation: byteHash(operation), resource: rh, key: byteHash(key))
+        if let slot = table.count(k, first: c.time, last: c.time, sample: { Self.sample(sample(), c, redact: redact) }) { return slot }
+        return recordNewGroup(rule, k, operation: operation, resource: resource, key: key, texts: texts, sample: sample)
+    }
+
+    /// The hash of `resource` once normalised, remembered per raw resource (the same queries repeat).
+    @inline(__always)
+    mutating func shapeHash(_ resource: ByteView) -> UInt64 {
+        let raw = byteHash(resource)
+        if let known = shapes[raw] { return UInt64(bitPattern: Int64(known)) }
+        return shapeHashNew(resource, raw: raw)
+    }
+
+    /// `shapeHash` of a resource not remembered: normalised and hashed (cold).
+    @inline(never)
+    mutating func shapeHashNew(_ resource: ByteView, raw: UInt64) -> UInt64 {
+        shape.normalise(resource)
+        let rh = shape.bytes.withUnsafeBytes { byteHash(ByteView($0)) }
+        if shapes.count >= AnalysisLimits.shapesCached { shapes.removeAll() }
+        shapes.set(raw, Int(Int64(bitPattern: rh)))
+        return rh
+    }
+
+    /// A new group for key `k` (cold): its strings copied, the rule's texts asked, the finding
+    /// inserted (or counted in its scope's "other" group beyond the bounds).
+    @inline(never)
+    mutating func recordNewGroup(_ rule: RuleID, _ k: FindingTable.Key, operation: ByteView, resource: ByteView, key: ByteView,
+                                 texts: (FindingStrings) -> FindingTexts, sample: () -> SampleTexts) -> Int {
+        let c = current, redact = store.redact
+        if !resource.isEmpty { shape.normalise(resource) }
+        let strings = FindingStrings(service: self.strings.string(c.service, hash: k.service), operation: self.strings.string(operation, hash: k.operation),
                                      resource: resource.isEmpty ? "" : String(decoding: shape.bytes, as: UTF8.self), key: key.string)
         let finding = Self.finding(rule, strings, texts(strings), c, app: apps[c.app].name)
-        return table.insert(k, first: time, last: time, finding: finding, sample: table.sampleLimit > 0 ? Self.sample(sample(), c, redact: redact) : nil)
+        return table.insert(k, first: c.time, last: c.time, finding: finding, sample: table.sampleLimit > 0 ? Self.sample(sample(), c, redact: redact) : nil)
     }
 
 

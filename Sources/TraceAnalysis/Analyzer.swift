@@ -26,7 +26,10 @@ public final class Analyzer: ReportContributor, @unchecked Sendable {
     /// Guards `state`: taken once per request by the analysis thread (uncontended) and by
     /// `handOver()` when the store asks from another thread.
     private let lock = NSLock()
-    private var state: AnalysisState
+    /// Every access is under `lock`, so the runtime's exclusivity check on a class's stored
+    /// property (`swift_beginAccess`, a thread-local access set) is not needed: it was a call
+    /// into the runtime per payload, and its code in the instruction cache.
+    @exclusivity(unchecked) private var state: AnalysisState
 
     /// `handOverInterval`: nanoseconds between two hand-overs at most (a benchmark that must not
     /// depend on the clock passes `.max` and calls `handOverNow()` itself).

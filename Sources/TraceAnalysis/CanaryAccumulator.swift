@@ -64,6 +64,12 @@ struct CanaryAccumulator {
                 sets[i].spans += 1
                 return
             }
+            countNew(signature, walk: walk)
+        }
+
+        /// `count` for a key set not seen before (cold: out of the span's path).
+        @inline(never)
+        mutating func countNew(_ signature: KeySignature, walk: ((ByteView) -> Void) -> Void) {
             if sets.count < CanaryLimits.keySets {
                 var slots: [Int] = []
                 slots.reserveCapacity(signature.count)
@@ -119,22 +125,26 @@ struct CanaryAccumulator {
 
     var isEmpty: Bool { profiles.isEmpty }
 
-    /// Counts one span of `app` (hash `appHash`) under tracer `major`, in trace number `trace`
-    /// (unique across payloads); `meta` and `metrics` are the signatures of its key sets, summed
-    /// in the analyzer's own walks.
+    /// The hash of the profile of (app, tracer major version).
     @inline(__always)
-    mutating func add(_ span: SpanFacts, meta tags: SpanTags, metrics numbers: SpanMetrics, app: String, appHash: UInt64,
-                      major: String, majorHash: UInt64, trace: Int, metaKeys meta: KeySignature, metricKeys metrics: KeySignature,
-                      strings: inout StringCache) {
+    static func profileHash(appHash: UInt64, majorHash: UInt64) -> UInt64 { hashMix(appHash ^ majorHash &* 31) }
+
+    /// The slot of profile `hash` when it is the previous span's (consecutive spans nearly always
+    /// share app and version), else nil: then `profileSlot` with the names.
+    @inline(__always)
+    func currentProfile(_ hash: UInt64) -> Int? {
+        if let l = last, l.hash == hash { return l.slot }
+        return nil
+    }
+
+    /// Counts one span in profile `p` of hash `ph` (`currentProfile` or `profileSlot`), in trace number `trace`
+    /// (unique across payloads); `meta` and `metrics` are the signatures of its key sets, summed
+    /// in the analyzer's own walks. The names of the app and version are not passed: the caller
+    /// would copy (retain) them on every span for a profile that is nearly always known.
+    @inline(__always)
+    mutating func add(_ span: SpanFacts, meta tags: SpanTags, metrics numbers: SpanMetrics, profile p: Int, hash ph: UInt64, trace: Int,
+                      metaKeys meta: KeySignature, metricKeys metrics: KeySignature, strings: inout StringCache) {
         let component = span.component
-        let ph = hashMix(appHash ^ majorHash &* 31)
-        let p: Int
-        if let l = last, l.hash == ph { p = l.slot } else if let s = profileIndex[ph] { p = s; last = (ph, s) } else {
-            p = profiles.count
-            profiles.append(Profile(app: app, major: major))
-            profileIndex.set(ph, p)
-            last = (ph, p)
-        }
         if profiles[p].lastTrace != trace { profiles[p].traces += 1; profiles[p].lastTrace = trace }
         profiles[p].spans += 1
         let service = span.service, name = span.name, type = span.type
@@ -142,25 +152,47 @@ struct CanaryAccumulator {
         oh = hashMix(oh ^ shortHash(name))
         oh = hashMix(oh ^ shortHash(type))
         oh = hashMix(oh ^ shortHash(component))
+        let o = operationIndex[oh] ?? newOperation(oh, profile: p, span, strings: &strings)
+        operations[o].value.op.spans += 1
+        operations[o].value.meta.count(meta) { visit in tags.forEach { k, _ in visit(k) } }
+        operations[o].value.metrics.count(metrics) { visit in numbers.forEach { k, _ in visit(k) } }
+    }
+
+    /// The slot of profile `hash` (app and major) when it is not the previous span's (cold); it
+    /// is the current one then.
+    @inline(never)
+    mutating func profileSlot(_ hash: UInt64, app: String, major: String) -> Int {
+        let p: Int
+        if let s = profileIndex[hash] { p = s } else {
+            p = profiles.count
+            profiles.append(Profile(app: app, major: major))
+            profileIndex.set(hash, p)
+        }
+        last = (hash, p)
+        return p
+    }
+
+    /// The slot of an operation not seen since the last hand-over (cold), or of its profile's
+    /// "other" operation beyond `CanaryLimits.operations`.
+    @inline(never)
+    mutating func newOperation(_ hash: UInt64, profile p: Int, _ span: SpanFacts, strings: inout StringCache) -> Int {
+        let service = span.service, name = span.name, type = span.type, component = span.component
         let o: Int
-        if let i = operationIndex[oh] { o = i } else if profiles[p].operations < CanaryLimits.operations {
+        if profiles[p].operations < CanaryLimits.operations {
             o = operations.count
             operations.append((p, Operation(op: CanaryOperation(
                 service: strings.string(service, hash: byteHash(service)), name: strings.string(name, hash: byteHash(name)),
                 type: strings.string(type, hash: byteHash(type)), component: strings.string(component, hash: byteHash(component))))))
             profiles[p].operations += 1
-            operationIndex.set(oh, o)
+        } else if let i = profiles[p].other {
+            o = i
         } else {
-            if let i = profiles[p].other { o = i } else {
-                o = operations.count
-                operations.append((p, Operation(op: CanaryOperation(service: ReportLimits.other, name: ReportLimits.other, type: "", component: ""))))
-                profiles[p].other = o
-            }
-            operationIndex.set(oh, o)
+            o = operations.count
+            operations.append((p, Operation(op: CanaryOperation(service: ReportLimits.other, name: ReportLimits.other, type: "", component: ""))))
+            profiles[p].other = o
         }
-        operations[o].value.op.spans += 1
-        operations[o].value.meta.count(meta) { visit in tags.forEach { k, _ in visit(k) } }
-        operations[o].value.metrics.count(metrics) { visit in numbers.forEach { k, _ in visit(k) } }
+        operationIndex.set(hash, o)
+        return o
     }
 
     /// What was folded, as the report's canary section, and a fresh start; nil when nothing.

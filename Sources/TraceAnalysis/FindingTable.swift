@@ -34,6 +34,15 @@ struct FindingTable {
 
         /// One word fed to the hasher instead of seven (the collision map's keys).
         func hash(into hasher: inout Hasher) { hasher.combine(word) }
+
+        /// Every field equal, without branches: the derived `==` was merged by the optimizer
+        /// into a call to libc's `memcmp` on every repeated finding (its code in the instruction
+        /// cache as well as the call).
+        @inline(__always)
+        static func == (a: Key, b: Key) -> Bool {
+            ((a.rule ^ b.rule) | (a.app ^ b.app) | (a.service ^ b.service) | (a.operation ^ b.operation)
+                | (a.resource ^ b.resource) | (a.key ^ b.key) | UInt64(a.kind ^ b.kind)) == 0
+        }
     }
 
     struct Scope: Hashable { var rule: UInt64; var app: UInt64; var service: UInt64 }
