@@ -6,9 +6,11 @@ import TraceAnalysis
 /// `Connection` and every header it names, plus `Keep-Alive`, `Proxy-Connection`, `TE`,
 /// `Transfer-Encoding` and `Upgrade`. Everything else passes unchanged and in order.
 ///
-/// `Transfer-Encoding` is dropped because the proxy re-frames each hop itself: a chunked message
-/// is re-chunked on the next hop (see `HopByHopHeaders.forwarded(_:framing:)`), so the body
-/// bytes arrive unchanged while the framing stays correct.
+/// `Transfer-Encoding` is dropped because the proxy declares each hop's framing itself: a head
+/// that must be written again declares `Transfer-Encoding: chunked` for a chunked body, whose
+/// chunks go on as the client sent them, checked by `ChunkedBodyScanner`
+/// (`UpstreamRequestHead.rewritten`; `forwarded(_:framing:)` is the same rule on decoded
+/// headers, the reference the tests hold it to).
 ///
 /// `Connection` cannot nominate `Content-Length` or `Host` (nor `Transfer-Encoding`, which the
 /// proxy declares itself): RFC 9110 §7.6.1 lets `Connection` list only connection options, and a

@@ -5,7 +5,7 @@ import NIOHTTP1
 /// A proxy that reads a body one way while the agent reads it another lets the remainder be
 /// parsed as a second request on a pooled connection whose answer goes to another client
 /// (request smuggling, RFC 9112 §11.2). So the proxy forwards only heads whose framing has one
-/// reading, declares that framing itself on the agent hop (`HopByHopHeaders.forwarded`), and
+/// reading, declares that framing itself on the agent hop (`UpstreamRequestHead`), and
 /// refuses the rest, closing the connection after the refusal (RFC 9112 §6.1, §6.3):
 ///
 /// | shape | answer | why |
