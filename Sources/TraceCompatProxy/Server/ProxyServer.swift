@@ -97,7 +97,7 @@ public final class ProxyServer: Sendable {
                     // (`RequestStream`) and forwards them as read; it serialises pipelined
                     // requests and answers a request it refuses (400 / 405 / 501) itself. NIO's
                     // response encoder only carries the proxy's own answers (`LocalAnswer`):
-                    // the agent's answers are relayed as bytes beneath it (`ClientBytesObserver`).
+                    // the agent's answers are relayed as bytes beneath it (`ClientSocketWriter`).
                     // Not `configureHTTPServerPipeline`: its decoder feeds the encoder the method
                     // of every request, which only an answer through the encoder takes back, so
                     // that queue would grow for the connection's life. The encoder here frames by

@@ -86,7 +86,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let role: ListenerRole
     /// Writes the agent's answer bytes to the client as they are, beneath NIO's response
     /// encoder (which only the proxy's own answers go through).
-    let rawOut: ClientBytesObserver
+    let rawOut: ClientSocketWriter
     private var context: ChannelHandlerContext?
     private var exchange: Exchange?
     private var nextID = 0
@@ -120,7 +120,7 @@ final class ProxyServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     init(shared: ProxyShared, role: ListenerRole) {
         self.shared = shared
         self.role = role
-        self.rawOut = ClientBytesObserver()
+        self.rawOut = ClientSocketWriter()
         self.connectionState = ConnectionStateMachine(timeouts: shared.timeouts, now: .now())
     }
 

@@ -4,7 +4,7 @@ import NIOCore
 /// relay's way to the socket, beneath NIO's response encoder, for the agent's answers as read
 /// (`write`), in order with the proxy's own encoded answers (`LocalAnswer`, the only parts that
 /// go through the encoder).
-final class ClientBytesObserver: ChannelOutboundHandler, RemovableChannelHandler {
+final class ClientSocketWriter: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
