@@ -1,6 +1,6 @@
 import NIOHTTP1
 import Testing
-import TraceCompatProxy
+@testable import TraceCompatProxy
 
 @Suite struct ConfigurationTests {
     @Test func listenAddresses() throws {

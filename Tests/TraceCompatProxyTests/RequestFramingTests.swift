@@ -1,7 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import Testing
-import TraceCompatProxy
+@testable import TraceCompatProxy
 
 /// Which request heads have one reading of their body's length, without a socket
 /// (`RequestFraming`, RFC 9112 §6–§7, RFC 9110 §7.6.1).

@@ -3,8 +3,8 @@ import NIOCore
 /// The request head as the agent gets it, decided on the bytes the client sent. I/O-free.
 ///
 /// A tracer's usual head (HTTP/1.1, origin-form target, no hop-by-hop header) goes as received,
-/// byte for byte: no copy, no re-encoding. Only a head that must change is written again, the
-/// way `HopByHopHeaders.forwarded` decides for decoded headers:
+/// byte for byte: no copy, no re-encoding. Only a head that must change is written again (the
+/// tests hold it to the same rules written on decoded headers, `DecodedHeadersReference.swift`):
 /// - the hop-by-hop headers removed (RFC 9110 §7.6.1): `Connection` and every header it names
 ///   (never `Content-Length` or `Host`), `Keep-Alive`, `Proxy-Connection`, `TE`,
 ///   `Transfer-Encoding`, `Upgrade`; the rest unchanged and in order;
