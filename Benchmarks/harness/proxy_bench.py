@@ -3,7 +3,7 @@
 
 On loopback, with free ports, for each payload mix (small, medium, large) and each path:
   direct      trace-replay → stub
-  tc          trace-replay → trace-compat proxy (analysis on, --analysis-threads 1) → stub
+  tc          trace-replay → trace-compat proxy (analysis on, --analysis-threads ANALYSIS_THREADS, default 1) → stub
   tc-noan     trace-replay → trace-compat proxy --no-analysis → stub
   tc-low      as tc, with --analysis-priority low (analysis at nice 10 instead of SCHED_IDLE)
   nginx       trace-replay → nginx proxy_pass (keep-alive upstream, HTTP/1.1, no request buffering) → stub
@@ -336,7 +336,9 @@ class Harness:
         if kind in TC_PATHS:
             report = os.path.join(self.tmp, f"report-{port}.json")
             args = [self.a.binary, "proxy", "--listen", f"127.0.0.1:{port}", "--upstream", f"http://127.0.0.1:{upstream_port}",
-                    "--report", report, "--fresh", "--flush-interval", "3600", "--analysis-threads", "1"]
+                    "--report", report, "--fresh", "--flush-interval", "3600"]
+            if self.a.analysis_threads:
+                args += ["--analysis-threads", self.a.analysis_threads]
             if kind == "tc-noan":
                 args.append("--no-analysis")
             if kind == "tc-low":
@@ -579,7 +581,7 @@ def ratio(a, b, digits=2):
     return fmt(a / b, digits) if a is not None and b else "–"
 
 
-def tables(rows, integrity, rates, meta):
+def tables(rows, integrity, rates, meta, analysis_threads="1"):
     out = []
     by = {(r.path, r.mix): r for r in rows}
     integ = {(i.path, i.mix): i for i in integrity}
@@ -645,7 +647,8 @@ def tables(rows, integrity, rates, meta):
         out.append(f"| {mix} | {fmt(rate.paced)} | {achieved} | {fmt(us.get('tc'))} | {fmt(us.get('tc-noan'))} | {fmt(us.get('nginx'))} | "
                    f"{fmt(diff)} | {threads} | {ratio(us.get('tc-noan'), us.get('nginx'))} | {ratio(us.get('tc'), us.get('nginx'))} |")
     out.append("")
-    out.append("### Analysis (trace-compat, analysis on, `--analysis-threads 1`)\n")
+    threads_flag = f"`--analysis-threads {analysis_threads}`" if analysis_threads else "default `--analysis-threads`"
+    out.append(f"### Analysis (trace-compat, analysis on, {threads_flag})\n")
     out.append("*spans answered 2xx* counts what the replayer sent and got a 2xx for; *spans analysed* is the report's "
                "`traffic.spans` delta once `/compat/health` said analysis was idle; *not_analysed* payloads were forwarded while "
                "the queue was full. *Analysed spans/s (wall)* divides by the run plus the time until idle; *per analysis CPU "
@@ -698,6 +701,7 @@ def main():
     ap.add_argument("--settle-timeout", type=float, default=60)
     ap.add_argument("--mixes", default="small,medium,large")
     ap.add_argument("--paths", default="tc,direct,tc-noan,tc-low,nginx,testagent")
+    ap.add_argument("--analysis-threads", default="1", help="trace-compat's --analysis-threads ('' = its default)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--meta", default="{}")
     a = ap.parse_args()
@@ -729,7 +733,7 @@ def main():
             rows.append(h.measure(kind, mix, paths, stub_port, rates[mix]))
         stop(stub)
     meta["load_end"] = os.getloadavg()[0]
-    text = tables(rows, integrity, rates, meta)
+    text = tables(rows, integrity, rates, meta, a.analysis_threads)
     with open(a.out, "w") as f:
         f.write(text)
     with open(a.out.replace(".md", ".json"), "w") as f:
