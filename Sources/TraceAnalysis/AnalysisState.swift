@@ -240,7 +240,7 @@ struct AnalysisState: FindingSink, MessageSink {
         let sent = request.tracerHeaders()
         // Compared without lowercasing: `lowercased()` goes through Unicode case mapping, a
         // measurable share of a small payload's analysis; HTTP gives "python" in ASCII.
-        if let value = sent.language, !CapturedRequest.asciiCaseInsensitiveEquals(value, "python") {
+        if let value = sent.language, !CapturedRequest.equalsIgnoringCase(value, lowercased: "python") {
             countOtherLanguage(value, at: at)
             return
         }

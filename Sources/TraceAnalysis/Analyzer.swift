@@ -24,8 +24,11 @@ public final class Analyzer: ReportContributor, @unchecked Sendable {
     public let store: ReportStore
 
     /// Guards `state`: taken once per request by the analysis thread (uncontended) and by
-    /// `handOver()` when the store asks from another thread.
-    private let lock = NSLock()
+    /// `handOver()` when the store asks from another thread. A `Mutex`, whose uncontended lock
+    /// and unlock are one compare-and-exchange each inlined here; `NSLock` was a class method
+    /// and a call into libc's `pthread_mutex_*` on every payload, more code in the instruction
+    /// cache (Benchmarks/RESULTS.md "Small payloads in time").
+    private let lock = Mutex<Void>(())
     /// Every access is under `lock`, so the runtime's exclusivity check on a class's stored
     /// property (`swift_beginAccess`, a thread-local access set) is not needed: it was a call
     /// into the runtime per payload, and its code in the instruction cache.
@@ -49,25 +52,25 @@ public final class Analyzer: ReportContributor, @unchecked Sendable {
     /// waits for the analysis thread: it runs at idle priority and may not get the CPU for long
     /// under load, and the store's snapshot (the flush, the admin routes) must not wait for it.
     public func handOver() {
-        if lock.try() {
-            handOverLocked()
-            lock.unlock()
-        } else {
+        if lock.withLockIfAvailable({ _ in handOverLocked() }) == nil {
             handOverRequested.store(true, ordering: .releasing)
         }
     }
 
     /// Hands over now, waiting for the current request if there is one (shutdown, tests).
     public func handOverNow() {
-        lock.withLock { handOverLocked() }
+        lock.withLock { _ in handOverLocked() }
     }
 
     /// After a request (lock held): hands over when the interval passed or the store asked.
     @inline(__always)
     private func handOverIfDue() {
         // A mutating call: reading a computed property of `state` copied the whole state (a
-        // retain and a release of each of its references) once per payload.
-        if state.handOverIsDue() || handOverRequested.exchange(false, ordering: .acquiring) { handOverLocked() }
+        // retain and a release of each of its references) once per payload. The request flag is
+        // read before it is cleared: a plain load where an exchange is a locked instruction.
+        if state.handOverIsDue() || (handOverRequested.load(ordering: .relaxed) && handOverRequested.exchange(false, ordering: .acquiring)) {
+            handOverLocked()
+        }
     }
 
     private func handOverLocked() {
@@ -93,27 +96,27 @@ public final class Analyzer: ReportContributor, @unchecked Sendable {
     /// otherwise copy them into an array per payload. `body` is borrowed for the call only.
     @discardableResult
     public func analyze(_ request: CapturedRequest, body: UnsafeRawBufferPointer) -> Outcome {
-        lock.lock()
-        defer { lock.unlock() }
-        let outcome = state.analyze(request, body: body)
-        handOverIfDue()
-        return outcome
+        lock.withLock { _ in
+            let outcome = state.analyze(request, body: body)
+            handOverIfDue()
+            return outcome
+        }
     }
 
     /// Records a file or request that could not even be read as a request (audit: a foreign or
     /// damaged file), counted with the decode errors.
     public func recordUnreadable(source: String, endpoint: String = "(file)", reason: String, offset: Int, at: Date = Date()) {
-        lock.withLock { state.recordUnreadable(source: source, endpoint: endpoint, reason: reason, offset: offset, at: at) }
+        lock.withLock { _ in state.recordUnreadable(source: source, endpoint: endpoint, reason: reason, offset: offset, at: at) }
     }
 
     /// Judges the `Datadog-Agent-Version` header of an agent's answer (the Agent's trace receiver
     /// sets it on every response, spec revision "Agent version on every answer"), so V4-AGENT
     /// does not depend on the app calling `/info` through the proxy.
     public func analyzeAgentVersion(_ version: String, receivedAt: Date = Date()) {
-        lock.lock()
-        defer { lock.unlock() }
-        state.analyzeAgentVersion(version, receivedAt: receivedAt)
-        handOverIfDue()
+        lock.withLock { _ in
+            state.analyzeAgentVersion(version, receivedAt: receivedAt)
+            handOverIfDue()
+        }
     }
 
     /// Judges the agent's answer to `GET /info` (carries the agent version).
@@ -123,11 +126,11 @@ public final class Analyzer: ReportContributor, @unchecked Sendable {
 
     @discardableResult
     public func analyzeAgentInfo(body: [UInt8], receivedAt: Date, source: String) -> Outcome {
-        lock.lock()
-        defer { lock.unlock() }
-        let outcome = state.analyzeAgentInfo(body: body, receivedAt: receivedAt, source: source)
-        handOverIfDue()
-        return outcome
+        lock.withLock { _ in
+            let outcome = state.analyzeAgentInfo(body: body, receivedAt: receivedAt, source: source)
+            handOverIfDue()
+            return outcome
+        }
     }
 
     /// The language a request declares; nil when it does not say (judged as Python).

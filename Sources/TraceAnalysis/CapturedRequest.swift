@@ -33,21 +33,42 @@ public struct CapturedRequest: Sendable {
     /// compared before its bytes, so most headers cost one integer compare): the language
     /// (`Datadog-Meta-Lang`, else `DD-Client-Library-Language`, as sent), the tracer's version
     /// (`Datadog-Meta-Tracer-Version`) and Python's (`Datadog-Meta-Lang-Version`), the first
-    /// value of each, as `header(_:)` would give it.
+    /// value of each, as `header(_:)` would give it. Run on every trace payload, so the names are
+    /// compared with `equalsIgnoringCase(_:lowercased:)` against lowercase constants (one loop,
+    /// no closure per string: the general compare was ~1,700 instructions per payload).
     public func tracerHeaders() -> (language: String?, tracerVersion: String?, langVersion: String?) {
         var lang: String?, clientLang: String?, tracer: String?, python: String?
         headers.withUnsafeBufferPointer { all in
             for i in all.indices {
                 switch all[i].name.utf8.count {
-                case 17: if lang == nil, Self.asciiCaseInsensitiveEquals(all[i].name, "Datadog-Meta-Lang") { lang = all[i].value }
-                case 25: if python == nil, Self.asciiCaseInsensitiveEquals(all[i].name, "Datadog-Meta-Lang-Version") { python = all[i].value }
-                case 26: if clientLang == nil, Self.asciiCaseInsensitiveEquals(all[i].name, "DD-Client-Library-Language") { clientLang = all[i].value }
-                case 27: if tracer == nil, Self.asciiCaseInsensitiveEquals(all[i].name, "Datadog-Meta-Tracer-Version") { tracer = all[i].value }
+                case 17: if lang == nil, Self.equalsIgnoringCase(all[i].name, lowercased: "datadog-meta-lang") { lang = all[i].value }
+                case 25: if python == nil, Self.equalsIgnoringCase(all[i].name, lowercased: "datadog-meta-lang-version") { python = all[i].value }
+                case 26: if clientLang == nil, Self.equalsIgnoringCase(all[i].name, lowercased: "dd-client-library-language") { clientLang = all[i].value }
+                case 27: if tracer == nil, Self.equalsIgnoringCase(all[i].name, lowercased: "datadog-meta-tracer-version") { tracer = all[i].value }
                 default: break
                 }
             }
         }
         return (lang ?? clientLang, tracer, python)
+    }
+
+    /// `asciiCaseInsensitiveEquals(s, target)` for a `target` given in lowercase ASCII: a byte of
+    /// `s` under a letter of `target` is compared with bit 0x20 set (`A`…`Z` become `a`…`z`; no
+    /// other byte does, since the target's byte is a lowercase letter), any other byte exactly
+    /// (RFC 9110 §5.1: field names are case-insensitive ASCII tokens).
+    @inline(__always)
+    static func equalsIgnoringCase(_ s: String, lowercased target: StaticString) -> Bool {
+        var s = s
+        return s.withUTF8 { x in
+            guard x.count == target.utf8CodeUnitCount else { return false }
+            let t = target.utf8Start
+            var differ: UInt8 = 0
+            for i in 0..<x.count {
+                let q = t[i]
+                differ |= (x[i] | (q &- 0x61 < 26 ? 0x20 : 0)) ^ q
+            }
+            return differ == 0
+        }
     }
 
     /// ASCII case-insensitive equality over the UTF-8 bytes, without allocating (HTTP field

@@ -257,4 +257,27 @@ func judge(_ requests: CapturedRequest...) -> Report {
         #expect(f.first?.samples.count == 5)
         #expect(f.first?.confidence == .medium)
     }
+
+    /// A buffer reused for the next payload (as the proxy's may be) with other bytes at the same
+    /// places gives that payload's own groups.
+    @Test func aReusedBufferGivesEachPayloadItsOwnGroups() {
+        func payload(_ c: Character) -> CapturedRequest {
+            let x = String(repeating: c, count: 3)
+            return traces((1...3).map { MP.span(service: "s-\(x)", name: "op-\(x)", resource: "res-\(x)", id: UInt64($0), meta: ["flag": "True", "other": "False"]) })
+        }
+        let a = payload("a"), b = payload("b")
+        #expect(a.body.count == b.body.count)
+        let store = ReportStore()
+        let analyzer = Analyzer(store: store)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: a.body.count, alignment: 16)
+        defer { buffer.deallocate() }
+        for r in [a, b, a] {
+            buffer.copyMemory(from: UnsafeRawBufferPointer(start: r.body, count: r.body.count))
+            #expect(analyzer.analyze(r, body: UnsafeRawBufferPointer(buffer)).decodeError == nil)
+        }
+        let f = store.snapshot().findings.filter { $0.rule == .tagRepr }
+            .map { "\($0.service) \($0.operation) \($0.resource) \($0.key ?? "") \($0.count)" }.sorted()
+        #expect(f == ["s-aaa op-aaa res-aaa flag 6", "s-aaa op-aaa res-aaa other 6",
+                      "s-bbb op-bbb res-bbb flag 3", "s-bbb op-bbb res-bbb other 3"])
+    }
 }
