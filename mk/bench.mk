@@ -53,11 +53,11 @@ bench-proxy: ## proxy overhead vs direct, nginx and the test agent (release buil
 # payload with msgpack-c: same queue, thread, priority and body hand-over), each with analysis on
 # and --no-analysis, interleaved over ANALYSIS_ROUNDS rounds; manual-v04 at 1,000/s and
 # django-full-v04 at 300/s (Benchmarks/harness/analysis_cost.py; niced release builds in
-# .build-rel and Benchmarks/.build; ~12 min). RESULTS.md "Analysis in the proxy against msgpack-c in the proxy".
+# .build-rel and Benchmarks/.build; ~5 min of runs after the builds). RESULTS.md "Analysis in the proxy against msgpack-c in the proxy".
 ANALYSIS_ROUNDS ?= 3
 ANALYSIS_SECONDS ?= 10
 FIXTURES ?= ../shared/fixtures
-bench-analysis-proxy: deps ## analysis CPU in the proxy, trace-compat vs the same proxy unpacking with msgpack-c (release, ~12 min)
+bench-analysis-proxy: deps ## analysis CPU in the proxy, trace-compat vs the same proxy unpacking with msgpack-c (release builds, then ~5 min)
 	nice -n 5 $(SWIFT) build -c release --scratch-path .build-rel --product trace-compat
 	nice -n 5 $(SWIFT) build -c release --scratch-path .build-rel --product trace-replay
 	cd Benchmarks && nice -n 5 $(SWIFT) build -c release --product trace-compat-msgpackc
