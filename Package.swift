@@ -18,6 +18,9 @@ let package = Package(
         .library(name: "CompatReport", targets: ["CompatReport"]),
         .library(name: "TraceAnalysis", targets: ["TraceAnalysis"]),
         .library(name: "CMsgpack", targets: ["CMsgpack"]),
+        // The proxy as a library, for Benchmarks' `trace-compat-msgpackc` (the same proxy with a
+        // msgpack-c stand-in on its analysis threads; `AnalysisQueueConsumer`).
+        .library(name: "TraceCompatProxy", targets: ["TraceCompatProxy"]),
         // Deterministic random numbers for the test suites and the benchmarks' generated payloads.
         .library(name: "SeededRandom", targets: ["SeededRandom"]),
     ],

@@ -9,6 +9,10 @@ let package = Package(
     dependencies: [
         .package(name: "trace-compat", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        // For trace-compat-msgpackc, which runs the proxy as `trace-compat proxy` does (the main package's versions).
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // The msgpack-c baseline: msgpack_unpack_next plus a walk of every object, in C.
@@ -58,6 +62,21 @@ let package = Package(
                 "AnalysisWorkloads", "DecoderWorkloads", "MsgpackCBaseline",
                 .product(name: "TraceAnalysis", package: "trace-compat"),
                 .product(name: "CompatReport", package: "trace-compat"),
+            ]
+        ),
+        // The proxy with msgpack-c on its analysis threads instead of the Analyzer: the floor the
+        // analysis is judged against in the proxy, same queue, thread and priority
+        // (`trace-compat-msgpackc proxy ...`; Benchmarks/harness/analysis_cost.py, `make bench-analysis-proxy`).
+        .executableTarget(
+            name: "trace-compat-msgpackc",
+            dependencies: [
+                "MsgpackCBaseline",
+                .product(name: "TraceCompatProxy", package: "trace-compat"),
+                .product(name: "CompatReport", package: "trace-compat"),
+                .product(name: "TracePayload", package: "trace-compat"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ]

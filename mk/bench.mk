@@ -47,3 +47,26 @@ bench-proxy: ## proxy overhead vs direct, nginx and the test agent (release buil
 	Benchmarks/harness/run.sh
 
 .PHONY: bench-proxy
+
+# Analysis in the proxy against msgpack-c in the proxy (issue 12): trace-compat against
+# Benchmarks' trace-compat-msgpackc (the same proxy whose analysis threads only unpack each trace
+# payload with msgpack-c: same queue, thread, priority and body hand-over), each with analysis on
+# and --no-analysis, interleaved over ANALYSIS_ROUNDS rounds; manual-v04 at 1,000/s and
+# django-full-v04 at 300/s (Benchmarks/harness/analysis_cost.py; niced release builds in
+# .build-rel and Benchmarks/.build; ~5 min of runs after the builds). RESULTS.md "Analysis in the proxy against msgpack-c in the proxy".
+ANALYSIS_ROUNDS ?= 3
+ANALYSIS_SECONDS ?= 10
+FIXTURES ?= ../shared/fixtures
+bench-analysis-proxy: deps ## analysis CPU in the proxy, trace-compat vs the same proxy unpacking with msgpack-c (release builds, then ~5 min)
+	nice -n 5 $(SWIFT) build -c release --scratch-path .build-rel --product trace-compat
+	nice -n 5 $(SWIFT) build -c release --scratch-path .build-rel --product trace-replay
+	cd Benchmarks && nice -n 5 $(SWIFT) build -c release --product trace-compat-msgpackc
+	@for spec in manual-v04:1000 django-full-v04:300; do \
+		payload=$${spec%%:*}; rate=$${spec##*:}; echo "== $$payload at $$rate/s, load: $$(cut -d' ' -f1-3 /proc/loadavg)"; \
+		python3 Benchmarks/harness/analysis_cost.py --replay .build-rel/release/trace-replay \
+			--binary ours=.build-rel/release/trace-compat --binary msgpack-c=Benchmarks/.build/release/trace-compat-msgpackc \
+			--baseline msgpack-c --payload $(FIXTURES)/$$payload --rate $$rate --seconds $(ANALYSIS_SECONDS) \
+			--rounds $(ANALYSIS_ROUNDS) || exit 1; \
+	done
+
+.PHONY: bench-analysis-proxy

@@ -14,6 +14,17 @@ started is stopped at the end.
       --binary before=/path/to/old/trace-compat --binary after=.build-rel/release/trace-compat \
       --payload ../shared/fixtures/manual-v04 --rate 1000 --seconds 10 --rounds 3 [--priority low] [--perf-record DIR]
 
+Against the msgpack-c floor in the proxy (`make bench-analysis-proxy`): add the Benchmarks
+package's `trace-compat-msgpackc` (the same proxy whose analysis threads only unpack each trace
+payload with msgpack-c) as one more binary and name it with --baseline; then each binary's
+analysis costs are also given as ratios to it, per round (same round, interleaved) and of the
+medians:
+
+  python3 Benchmarks/harness/analysis_cost.py --replay .build-rel/release/trace-replay \
+      --binary ours=.build-rel/release/trace-compat \
+      --binary msgpack-c=Benchmarks/.build/release/trace-compat-msgpackc --baseline msgpack-c \
+      --payload ../shared/fixtures/manual-v04 --rate 1000 --seconds 10 --rounds 3
+
 --perf-record DIR: also records `perf record -g` of the analysing proxy over each run into DIR
 (one file per binary and round) to see where the per-payload cost goes.
 """
@@ -142,8 +153,11 @@ def main():
     ap.add_argument("--priority", default=None)
     ap.add_argument("--perf-record", default=None)
     ap.add_argument("--json", default=None, help="write every run here")
+    ap.add_argument("--baseline", default=None, help="the binary (by name) the others are given as ratios to")
     a = ap.parse_args()
     binaries = [b.split("=", 1) for b in a.binary]
+    if a.baseline is not None and a.baseline not in [name for name, _ in binaries]:
+        ap.error(f"--baseline {a.baseline}: no --binary by that name")
     tmp = tempfile.mkdtemp(prefix="analysis-cost-")
     if a.perf_record:
         os.makedirs(a.perf_record, exist_ok=True)
@@ -172,14 +186,43 @@ def main():
     print("| binary | CPU µs/request, analysis on | --no-analysis | analysis (on − off, per round) | analysis thread µs per payload analysed | "
           "analysis thread context switches per payload analysed | not_analysed (sum) |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, _ in binaries:
+
+    def costs(name):
+        """Per round: (on − off µs per request, analysis thread µs per payload), in round order."""
         on = [x for x in runs if x["binary"] == name and x["analysis"]]
         off = [x for x in runs if x["binary"] == name and not x["analysis"]]
-        diffs = [x["cpu_us_per_request"] - y["cpu_us_per_request"] for x, y in zip(on, off)]
+        return ([x["cpu_us_per_request"] - y["cpu_us_per_request"] for x, y in zip(on, off)],
+                [x["analysis_thread_us_per_payload"] for x in on], on, off)
+
+    for name, _ in binaries:
+        diffs, _, on, off = costs(name)
         print(f"| {name} | {med([x['cpu_us_per_request'] for x in on]):.1f} | {med([x['cpu_us_per_request'] for x in off]):.1f} | "
               f"{med(diffs):.1f} ({', '.join(f'{d:.0f}' for d in diffs)}) | {med([x['analysis_thread_us_per_payload'] for x in on]):.1f} | "
               f"{med([x['analysis_switches_per_payload'] for x in on]):.3f} | {sum(x['not_analysed'] for x in on)} |")
+    if a.baseline is None:
+        return
 
+    def ratio(x, y):
+        """None when either is missing or the baseline's cost is not positive (on − off is a
+        difference of two noisy measures and can come out ≤ 0 for a cost this small)."""
+        return x / y if x is not None and y is not None and y > 0 else None
+
+    def show(xs):
+        return ", ".join("-" if x is None else f"{x:.2f}" for x in xs)
+
+    base_diffs, base_thread, _, _ = costs(a.baseline)
+    print()
+    print(f"Ratios to {a.baseline} (≤ 1.00 meets the floor): of the medians, and per round (same round, interleaved)")
+    print(f"| binary | analysis thread µs per payload / {a.baseline} | per round | on − off µs per request / {a.baseline} | per round |")
+    print("|---|---:|---:|---:|---:|")
+    for name, _ in binaries:
+        if name == a.baseline:
+            continue
+        diffs, thread, _, _ = costs(name)
+        thread_rounds = [ratio(x, y) for x, y in zip(thread, base_thread)]
+        diff_rounds = [ratio(x, y) for x, y in zip(diffs, base_diffs)]
+        print(f"| {name} | {show([ratio(med(thread), med(base_thread))])} | {show(thread_rounds)} | "
+              f"{show([ratio(med(diffs), med(base_diffs))])} | {show(diff_rounds)} |")
 
 if __name__ == "__main__":
     main()

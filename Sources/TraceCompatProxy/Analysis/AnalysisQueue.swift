@@ -76,9 +76,11 @@ public final class AnalysisQueue: @unchecked Sendable {
 
     /// `lingerNanoseconds`: how long a thread that emptied the queue waits for more before it
     /// looks again (`AnalysisQueueLimits.lingerNanoseconds`; 0 looks again at once).
+    /// `consumers`: what each thread does with a payload (`AnalysisQueueConsumer`): an
+    /// `Analyzer` into `store`, unless a benchmark injects its own.
     public init(capacity: Int, maxBytes: Int = AnalysisQueue.defaultMaxBytes, threads threadCount: Int,
                 priority: AnalysisPriority = .idle, store: ReportStore,
-                lingerNanoseconds: UInt64 = AnalysisQueueLimits.lingerNanoseconds) {
+                lingerNanoseconds: UInt64 = AnalysisQueueLimits.lingerNanoseconds, consumers: Consumers = .analyzers) {
         self.capacity = max(1, capacity)
         self.maxBytes = max(1, maxBytes)
         self.lingerNanoseconds = lingerNanoseconds
@@ -90,7 +92,11 @@ public final class AnalysisQueue: @unchecked Sendable {
             let thread = Thread { [self] in
                 Self.nameCurrentThread("\(ProxyLimits.analysisThreadNamePrefix)\(index)")
                 priority.applyToCurrentThread()
-                self.work(with: Analyzer(store: store))
+                switch consumers {
+                // Statically an Analyzer: `work` is specialised for it, no dynamic call per payload.
+                case .analyzers: self.work(with: Analyzer(store: store))
+                case .custom(let make): self.work(with: make(store))
+                }
             }
             thread.start()
         }
@@ -265,7 +271,7 @@ public final class AnalysisQueue: @unchecked Sendable {
         lock.unlock()
     }
 
-    private func work(with analyzer: Analyzer) {
+    private func work<Consumer: AnalysisQueueConsumer>(with consumer: Consumer) {
         var batch: [Work?] = []
         batch.reserveCapacity(AnalysisQueueLimits.batchPayloads)
         // The last wait was a linger, or the thread is new: the next empty look parks (a linger
@@ -293,12 +299,7 @@ public final class AnalysisQueue: @unchecked Sendable {
 
                 for i in batch.indices {
                     // Moved out of the batch: its body is freed after its analysis, not at the end of the batch.
-                    switch batch[i].take()! {
-                    case .request(let request): analyzer.analyze(request)
-                    case .forwarded(let request): Self.analyze(request, with: analyzer)
-                    case .agentInfo(let body, let receivedAt): analyzer.analyzeAgentInfo(body: body, receivedAt: receivedAt)
-                    case .agentVersion(let version, let receivedAt): analyzer.analyzeAgentVersion(version, receivedAt: receivedAt)
-                    }
+                    consumer.consume(batch[i].take()!)
                 }
                 batch.removeAll(keepingCapacity: true)
 
@@ -322,7 +323,7 @@ public final class AnalysisQueue: @unchecked Sendable {
             wakePending = false
         }
         lock.unlock()
-        analyzer.handOverNow()  // what this thread folded reaches the store before drain() returns
+        consumer.finish()  // what this thread folded reaches the store before drain() returns
         lock.withLock {
             finished += 1
             lock.wakeIdleWaiters()
@@ -331,17 +332,26 @@ public final class AnalysisQueue: @unchecked Sendable {
 }
 
 extension AnalysisQueue {
-    /// Analyses a forwarded request. A body the tee holds in one buffer (small parts gathered into
-    /// its own buffer, or one NIO read: the small payloads, and larger ones read at once) is read
-    /// where it lies, borrowed for the call, instead of copied into an array per payload; only a
-    /// body in several parts is made contiguous (`captured()`), the one copy the decoder needs.
+    /// Analyses a forwarded request, its body made contiguous by `withContiguousBody` (borrowed
+    /// where the tee holds it in one buffer, one copy when in several parts).
     static func analyze(_ request: ForwardedRequest, with analyzer: Analyzer) {
-        guard request.body.parts.count == 1 else {
-            analyzer.analyze(request.captured())
-            return
-        }
         let head = request.capturedHead()
-        request.body.parts[0].withUnsafeReadableBytes { analyzer.analyze(head, body: $0) }
+        _ = request.withContiguousBody { analyzer.analyze(head, body: $0) }
+    }
+}
+
+extension ForwardedRequest {
+    /// The request-target as the client sent it (RFC 9112 §3.2): the path, with any query.
+    public var requestTarget: String { uri }
+
+    /// Lends the body as one contiguous buffer, for the call only. A body the tee holds in one
+    /// buffer (small parts gathered into its own buffer, or one NIO read: the small payloads,
+    /// and larger ones read at once) is read where it lies instead of copied into an array per
+    /// payload; only a body in several parts is copied (`TeeBody.contiguous()`), the one copy a
+    /// decoder needs. Public so that a benchmark's consumer gets the body exactly as `Analyzer` does.
+    public func withContiguousBody<Result>(_ read: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        if body.parts.count == 1 { return try body.parts[0].withUnsafeReadableBytes(read) }
+        return try body.contiguous().withUnsafeBytes(read)
     }
 }
 

@@ -17,12 +17,13 @@ public final class ProxyServer: Sendable {
     private let state = ServerState()
 
     public init(configuration: ProxyConfiguration, store: ReportStore, metrics: ProxyMetrics = ProxyMetrics(),
-                logger: Logger = Logger(label: "trace-compat.proxy"), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+                logger: Logger = Logger(label: "trace-compat.proxy"), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                analysisConsumers: AnalysisQueue.Consumers = .analyzers) {
         self.configuration = configuration
         self.store = store
         self.metrics = metrics
         self.group = group
-        self.shared = ProxyShared(configuration: configuration, store: store, metrics: metrics, logger: logger)
+        self.shared = ProxyShared(configuration: configuration, store: store, metrics: metrics, logger: logger, consumers: analysisConsumers)
     }
 
     /// The address the traffic listener is bound to (after `start`), e.g. to learn port 0's port.

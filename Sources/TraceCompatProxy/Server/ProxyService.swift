@@ -11,11 +11,16 @@ public struct ProxyService: Service {
     public let configuration: ProxyConfiguration
     public let logger: Logger
     public let metrics: ProxyMetrics
+    /// What the analysis threads do with a payload: `Analyzer`s (the product), or a benchmark's
+    /// stand-in (`AnalysisQueueConsumer`).
+    public let analysisConsumers: AnalysisQueue.Consumers
 
-    public init(configuration: ProxyConfiguration, logger: Logger, metrics: ProxyMetrics = ProxyMetrics()) {
+    public init(configuration: ProxyConfiguration, logger: Logger, metrics: ProxyMetrics = ProxyMetrics(),
+                analysisConsumers: AnalysisQueue.Consumers = .analyzers) {
         self.configuration = configuration
         self.logger = logger
         self.metrics = metrics
+        self.analysisConsumers = analysisConsumers
     }
 
     /// The report to record into: the one at `reportPath` continued, unless `fresh` or absent.
@@ -57,7 +62,7 @@ public struct ProxyService: Service {
 
     public func run() async throws {
         let store = Self.openStore(configuration, logger: logger)
-        let server = ProxyServer(configuration: configuration, store: store, metrics: metrics, logger: logger)
+        let server = ProxyServer(configuration: configuration, store: store, metrics: metrics, logger: logger, analysisConsumers: analysisConsumers)
         try await server.start()
         store.setProvenance(Report.Provenance(command: "proxy", listen: server.localAddress.map(Self.describe) ?? configuration.listen.description))
         logStart(server)

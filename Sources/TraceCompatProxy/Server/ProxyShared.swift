@@ -14,13 +14,15 @@ final class ProxyShared: Sendable {
     let renderer: AdminRenderer
     let logger: Logger
 
-    init(configuration: ProxyConfiguration, store: ReportStore, metrics: ProxyMetrics, logger: Logger) {
+    /// `consumers`: what the analysis threads do with a payload (`AnalysisQueueConsumer`).
+    init(configuration: ProxyConfiguration, store: ReportStore, metrics: ProxyMetrics, logger: Logger,
+         consumers: AnalysisQueue.Consumers = .analyzers) {
         self.configuration = configuration
         self.store = store
         self.metrics = metrics
         self.logger = logger
         self.queue = AnalysisQueue(capacity: configuration.queueCapacity, maxBytes: configuration.queueMaxBytes, threads: configuration.analysisThreads,
-                                   priority: configuration.analysisPriority, store: store)
+                                   priority: configuration.analysisPriority, store: store, consumers: consumers)
         self.admin = AdminRoutes(store: store, metrics: metrics, queue: queue, upstream: configuration.upstream)
         self.renderer = AdminRenderer(routes: admin, priority: configuration.analysisPriority)
         self.pool = UpstreamPool(target: configuration.upstream, connectTimeout: .fromSeconds(configuration.upstreamTimeout))
