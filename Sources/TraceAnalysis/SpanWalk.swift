@@ -157,16 +157,25 @@ struct SpanWalk: SpanEntryVisitor {
     /// every meta entry (`CompatRule.flagMeta`).
     @inline(__always)
     mutating func take(_ fact: Fact, key: ByteView, value: ByteView) {
-        switch fact {
-        case .baseService: baseService = value; return
-        case .component: component = value; return
-        case .errorType: errorType = value; return
-        case .errorMessage: errorMessage = value; return
-        case .requestModel: model = value
-        case .responseModel: if model.isEmpty { model = value }
-        case .none: break
+        if fact != .none {
+            switch fact {
+            case .baseService: baseService = value; return
+            case .component: component = value; return
+            case .errorType: errorType = value; return
+            case .errorMessage: errorMessage = value; return
+            case .requestModel: model = value
+            case .responseModel: if model.isEmpty { model = value }
+            case .none: break
+            }
         }
-        if Self.reads.contains(.metaEntries) { Rules.flagMeta(key: key, value: value, into: &flagged) }
+        if Self.reads.contains(.metaEntries) && Rules.mayFlagMeta(value: value) { flag(key: key, value: value) }
+    }
+
+    /// Asks the rules reading every meta entry about one (out of line: only for the few values
+    /// that a rule's inline test lets through, `CompatRule.mayFlag`, so that the walk stays small).
+    @inline(never)
+    mutating func flag(key: ByteView, value: ByteView) {
+        Rules.flagMeta(key: key, value: value, into: &flagged)
     }
 
     /// The facts of table string `i` for this payload: worked out once per payload and index.
