@@ -49,6 +49,10 @@ public protocol CompatRule {
     /// rule chooses for an entry it wants to judge once the span is read, or nil. The span's
     /// application is not known yet here (`_dd.base_service` may come later in the map).
     static func flagMeta(key: ByteView, value: ByteView) -> UInt8?
+    /// A cheap test of a meta value alone, inlined in the walk: false when `flagMeta` would
+    /// return nil for this value whatever its key, so that the walk asks `flagMeta` (out of line)
+    /// only for values that pass. The default lets every value through.
+    static func mayFlag(value: ByteView) -> Bool
     /// Judges the span once its meta was read (its flagged entries are in `span.flagged`).
     static func judge<S: FindingSink>(_ span: SpanFacts, into sink: inout S)
     /// Whether the rule judges metrics key `key` (rules reading `.metrics`): a function of the
@@ -81,6 +85,7 @@ public protocol CompatRule {
 extension CompatRule {
     @inlinable public static var spanReads: SpanReads { [] }
     @inlinable public static func flagMeta(key: ByteView, value: ByteView) -> UInt8? { nil }
+    @inlinable public static func mayFlag(value: ByteView) -> Bool { true }
     @inlinable public static func judge<S: FindingSink>(_ span: SpanFacts, into sink: inout S) {}
     @inlinable public static func wantsMetric(key: ByteView) -> Bool { false }
     @inlinable public static func judgeMetric<S: FindingSink>(key: ByteView, number: SpanMetrics.Number, span: SpanFacts, into sink: inout S) {}

@@ -66,6 +66,14 @@ public enum Rules {
         visitAll(&v, &flagged)
     }
 
+    /// False when no rule reading `.metaEntries` could flag `value` (`CompatRule.mayFlag`), whatever its key.
+    @inlinable @inline(__always)
+    public static func mayFlagMeta(value: ByteView) -> Bool {
+        var v = MayFlag(value: value), none = NoSink()
+        visitAll(&v, &none)
+        return v.may
+    }
+
     /// True when a registered rule wants metrics key `key`.
     @inlinable
     public static func wantsMetric(key: ByteView) -> Bool {
@@ -144,6 +152,16 @@ public enum Rules {
         mutating func visit<R: CompatRule>(_ rule: R.Type, _ flagged: inout [SpanFacts.FlaggedMeta]) {
             guard R.spanReads.contains(.metaEntries), let code = R.flagMeta(key: key, value: value) else { return }
             flagged.append(SpanFacts.FlaggedMeta(rule: R.id, code: code, key: key, value: value))
+        }
+    }
+
+    @usableFromInline struct MayFlag: RuleVisitor {
+        @usableFromInline let value: ByteView
+        @usableFromInline var may = false
+        @inlinable init(value: ByteView) { self.value = value }
+        @inlinable @inline(__always)
+        mutating func visit<R: CompatRule>(_ rule: R.Type, _ sink: inout NoSink) {
+            if !may && R.spanReads.contains(.metaEntries) && R.mayFlag(value: value) { may = true }
         }
     }
 

@@ -52,13 +52,14 @@ public enum V4DjangoMinimalRule: CompatRule {
 
     /// Counts the trace's database spans whose driver twin (a parent or child with the same name
     /// and resource from another component) was seen.
+    /// The rule's id is read once (a `static let` is a lazily initialised global: a call per read).
     @inlinable
     public static func traceEnded<S: FindingSink>(into sink: inout S) {
-        let notes = sink.traceNotes
-        guard notes.contains(where: { $0.rule == id && $0.group < 0 }) else { return }
-        for db in notes where db.rule == id && db.group >= 0 {
+        let notes = sink.traceNotes, me = id
+        guard notes.contains(where: { $0.rule == me && $0.group < 0 }) else { return }
+        for db in notes where db.rule == me && db.group >= 0 {
             let twin = notes.contains {
-                $0.group < 0 && ($0.parentID == db.spanID || db.parentID == $0.spanID) && $0.rule == id
+                $0.group < 0 && ($0.parentID == db.spanID || db.parentID == $0.spanID) && $0.rule == me
                     && same($0.name, db.name) && same($0.resource, db.resource)
             }
             if twin { sink.addTwin(toGroup: db.group) }
@@ -107,7 +108,7 @@ public enum V4DjangoMinimalRule: CompatRule {
         return nil
     }
 
-    @usableFromInline
+    @inlinable
     static func same(_ a: ByteView, _ b: ByteView) -> Bool {
         a.count == b.count && (a.count == 0 || memcmp(a.base.baseAddress!, b.base.baseAddress!, a.count) == 0)
     }

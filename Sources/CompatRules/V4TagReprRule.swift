@@ -33,6 +33,10 @@ public enum V4TagReprRule: CompatRule {
         return flagCandidate(key: key, value: value)
     }
 
+    /// Only a value whose first and last bytes make a repr possible (`PythonRepr.isCandidate`).
+    @inlinable @inline(__always)
+    public static func mayFlag(value: ByteView) -> Bool { PythonRepr.isCandidate(value) }
+
     /// `flagMeta` for a value that passed `PythonRepr.isCandidate` (out of line).
     @inline(never)
     public static func flagCandidate(key: ByteView, value: ByteView) -> UInt8? {

@@ -16,7 +16,7 @@ public enum AnalysisLimits {
     /// distinct queries of a few apps; 64 KiB; cleared when full, so hostile traffic costs only
     /// the normalising it would cost anyway.
     public static let shapesCached = 4096
-    /// Metrics keys whose V4-TAG-NUMERIC verdict is remembered (`AnalysisState.metricVerdicts`).
+    /// Metrics keys whose V4-TAG-NUMERIC verdict is remembered (`SpanWalk.metricVerdicts`).
     /// 4,096: ddtrace and the integrations write a few dozen; cleared when full, so keys made
     /// from request data cost only the judging they would cost anyway.
     public static let metricVerdictsCached = 4096
@@ -24,6 +24,20 @@ public enum AnalysisLimits {
     /// the pending services (`AnalysisState.requestTallies`, searched linearly). 64: a node's
     /// apps times their versions; beyond, they are folded early, nothing is lost.
     public static let requestTallies = 64
+    /// v0.5 string-table indices whose facts as a key are kept for the payload (`SpanWalk.tableKeys`,
+    /// 16 bytes each). 4,096: the keys of a payload come first in its string table (the tracer
+    /// adds strings as it meets them), and a few dozen keys repeat on every span; a key beyond
+    /// is worked out on every span, as all were before (64 KiB at most).
+    public static let tableKeysCached = 4096
+    /// The v0.5 payloads from which keys and hashes are remembered per string for the payload
+    /// (`SpanWalk.tableKeys`, `SpanStringHashes`): 16 KiB, a few dozen spans. Below, too few spans
+    /// share each string to pay for remembering it: the 1.7 kB manual-v05 payload (15 spans) took
+    /// 6 % more instructions with it, the 56 kB django-full-v05 one (409 spans) 13 % fewer.
+    public static let rememberedFromBytes = 16 * 1024
+    /// Strings' hashes remembered by address on a v0.5 payload (`SpanStringHashes`; a power of
+    /// two). 256: a payload's apps, services, operations and resources; 8 KiB; a string whose
+    /// entry was taken by another is hashed again, as every string was before.
+    public static let hashesRemembered = 256
     /// Flagged meta entries (`SpanFacts.flagged`) of earlier spans left in the analyzer's buffer
     /// before it is emptied. 64: emptying it (`removeAll`) once per few dozen flagged entries
     /// instead of once per span; 64 entries of 56 bytes, plus one span's own (at most its meta

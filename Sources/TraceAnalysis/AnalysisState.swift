@@ -93,16 +93,17 @@ struct AnalysisState: FindingSink, MessageSink {
     /// The version headers last seen and what they mean (see `analyzeTraces`): the canary's
     /// major version and what the header rules recorded.
     var headerVerdicts = (findings: HeaderFindings(judging: MetaHeaders()), major: (name: String, hash: UInt64)?.none)
-    /// Per metrics key (`shortHash`): 1 when a rule wants it (`CompatRule.wantsMetric`), 2 when none does.
-    var metricVerdicts = HashIndex(capacity: 256)
     /// What the registered rules read on spans (`Rules`): a constant the compiler folds (every
     /// rule's `spanReads` is inlinable), so a fact no rule reads costs no test in the walk.
     @inline(__always) static var spanReads: SpanReads { Rules.spanReads }
-    /// The span being judged (for the sink's records), what rules noted in the current trace,
-    /// and the storage of the flagged meta entries, kept from span to span.
+    /// The walk of the span's maps made while the decoder checks them (its storage kept from
+    /// payload to payload), the span being judged (for the sink's records) and what rules noted
+    /// in the current trace.
+    var walk = SpanWalk()
+    /// Hashes of the span's strings, remembered on v0.5 payloads (`SpanStringHashes`).
+    var hashes = SpanStringHashes()
     var current = Current()
     var notes: [TraceNote] = []
-    var flaggedStorage: [SpanFacts.FlaggedMeta] = []
     /// V4-CANARY-DIFF profiles, the current request's tracer major version (nil: not profiled)
     /// and a trace number unique across payloads.
     var canary = CanaryAccumulator()
@@ -264,11 +265,15 @@ struct AnalysisState: FindingSink, MessageSink {
         var earliest = Int64.max, latest: Int64 = 0
         let summary: PayloadSummary
         // The decoder is taken out while it visits (its closure works on the rest of this state).
-        var decoder = TracePayloadDecoder()
+        var decoder = TracePayloadDecoder(), walk = SpanWalk()
         swap(&decoder, &self.decoder)
-        defer { swap(&decoder, &self.decoder) }
+        swap(&walk, &self.walk)
+        defer { swap(&decoder, &self.decoder); swap(&walk, &self.walk) }
+        let remembering = format == .v05 && body.count >= AnalysisLimits.rememberedFromBytes
+        walk.beginPayload(profiling: canaryMajor != nil, remembering: remembering)
+        hashes.begin(addresses: remembering)
         do {
-            summary = try decoder.visit(body, format: format) { span in
+            summary = try decoder.visit(body, format: format, entries: &walk) { span, walk in
                     if span.traceIndex != currentTrace {
                         traceEnded()
                         currentTrace = span.traceIndex
@@ -278,7 +283,7 @@ struct AnalysisState: FindingSink, MessageSink {
                         earliest = min(earliest, span.start)
                         latest = max(latest, span.start)
                     }
-                    judge(span, fallback: at)
+                    judge(span, walk: &walk, fallback: at)
             }
             traceEnded()
         } catch {
@@ -394,45 +399,15 @@ struct AnalysisState: FindingSink, MessageSink {
     }
 
 
-    /// The one walk of a span: its meta once (the facts the registered span rules read, their
-    /// flagged entries, the app, the canary's key set), its metrics and `meta_struct` once each
-    /// when a rule reads them; then every rule of `Rules` is asked (`CompatRule`'s span hooks).
+    /// Judges one span: its maps were walked while the decoder checked them (`SpanWalk`: the
+    /// facts the registered span rules read, their flagged entries and wanted metrics, the app,
+    /// the canary's key sets), its `meta_struct` is walked here when a rule reads it; then every
+    /// rule of `Rules` is asked (`CompatRule`'s span hooks).
     @inline(__always)
-    mutating func judge(_ span: borrowing SpanView, fallback: ReportTime) {
-        let reads = Self.spanReads
-        var baseService = ByteView.empty
-        var component = ByteView.empty, errorType = ByteView.empty, errorMessage = ByteView.empty, model = ByteView.empty
-        // The canary profile's key sets, summed in the walks the rules make anyway.
-        let profiling = canaryMajor != nil
-        var metaKeys = CanaryAccumulator.KeySignature()
-        // The flagged entries' storage is taken out for the span (a move, not a copy: no
-        // reference count) and put back after it. This span's entries are appended after the
-        // earlier spans' ones, which are cleared only past `AnalysisLimits.flaggedKept`:
-        // `removeAll(keepingCapacity:)` runs the generic `replaceSubrange`, which per flagged
-        // span was one more library function on the span's path.
-        var flagged: [SpanFacts.FlaggedMeta] = []
-        swap(&flagged, &flaggedStorage)
-        if flagged.count >= AnalysisLimits.flaggedKept { flagged.removeAll(keepingCapacity: true) }
-        let firstFlagged = flagged.count
-
-        span.meta.forEach { k, v in
-            if profiling { metaKeys.add(k) }
-            if k.count > 9 && k[0] == UInt8(ascii: "_") && k.equals("_dd.base_service") { baseService = v; return }
-            switch k.count {
-            // The component always: the canary profile's operations are named by it too.
-            case 9 where k.equals("component"): component = v; return
-            case 10 where reads.contains(.errorType) && k.equals("error.type"): errorType = v; return
-            case 13 where reads.contains(.errorMessage) && k.equals("error.message"): errorMessage = v; return
-            case 20 where reads.contains(.openAIModel) && k.equals("openai.request.model"): model = v
-            case 21 where reads.contains(.openAIModel) && k.equals("openai.response.model"): if model.isEmpty { model = v }
-            default: break
-            }
-            if reads.contains(.metaEntries) { Rules.flagMeta(key: k, value: v, into: &flagged) }
-        }
-
+    mutating func judge(_ span: borrowing SpanView, walk: inout SpanWalk, fallback: ReportTime) {
         let service = span.service
-        let appName = baseService.isEmpty ? service : baseService
-        let slot = appSlot(appName, hash: byteHash(appName))
+        let appName = walk.baseService.isEmpty ? service : walk.baseService
+        let slot = appSlot(appName, hash: hashes.hash(appName))
         apps[slot].spans += 1
         if !apps[slot].inPayload {
             apps[slot].inPayload = true
@@ -442,39 +417,41 @@ struct AnalysisState: FindingSink, MessageSink {
         current = Current(app: slot, service: service, time: span.start > 0 ? ReportTime(nanoseconds: span.start) : fallback,
                           traceID: span.traceID, spanID: span.spanID)
         var f = SpanFacts(span)
-        f.component = component
-        f.errorType = errorType
-        f.errorMessage = errorMessage
-        f.model = model
+        f.component = walk.component
+        f.errorType = walk.errorType
+        f.errorMessage = walk.errorMessage
+        f.model = walk.model
         let maps = (meta: span.meta, metrics: span.metrics, metaStruct: span.metaStruct)
-        flagged.withUnsafeBufferPointer { f.flagged = UnsafeBufferPointer(rebasing: $0[firstFlagged...]); judge(f, maps, app: slot, metaKeys: metaKeys) }
-        swap(&flagged, &flaggedStorage)
+        let keys = (meta: walk.metaKeys, metrics: walk.metricKeys), first = walk.firstFlagged
+        // The flagged entries and wanted metrics are taken out of the walk for the span (a move,
+        // not a copy: no reference count) and put back after it.
+        var flagged: [SpanFacts.FlaggedMeta] = [], wanted: [SpanWalk.WantedMetric] = []
+        swap(&flagged, &walk.flagged)
+        swap(&wanted, &walk.wantedMetrics)
+        flagged.withUnsafeBufferPointer {
+            f.flagged = UnsafeBufferPointer(rebasing: $0[first...])
+            judge(f, maps, app: slot, keys: keys, wanted: wanted)
+        }
+        swap(&flagged, &walk.flagged)
+        swap(&wanted, &walk.wantedMetrics)
+        walk.spanJudged()
     }
 
     /// The rest of `judge`, with the span's facts (their flagged entries valid here).
     @inline(__always)
     mutating func judge(_ f: SpanFacts, _ span: (meta: SpanTags, metrics: SpanMetrics, metaStruct: SpanMetaStruct), app: Int,
-                        metaKeys: CanaryAccumulator.KeySignature) {
+                        keys: (meta: CanaryAccumulator.KeySignature, metrics: CanaryAccumulator.KeySignature),
+                        wanted: [SpanWalk.WantedMetric]) {
         let reads = Self.spanReads
-        let profiling = canaryMajor != nil
-        var metricKeys = CanaryAccumulator.KeySignature()
-        if reads.contains(.metrics) || profiling, !span.metrics.isEmpty {
-            span.metrics.forEach { k, number in
-                let h = shortHash(k)
-                if profiling { metricKeys.add(hash: h) }
-                guard reads.contains(.metrics) else { return }
-                // Whether a rule wants the key, cached per key (`CompatRule.wantsMetric` depends on
-                // the key alone, and the same few dozen keys repeat on every span).
-                let wanted = metricVerdicts[h] ?? metricVerdict(k, hash: h)
-                if wanted == 1 { Rules.judgeMetric(key: k, number: number, span: f, into: &self) }
-            }
+        if reads.contains(.metrics), !wanted.isEmpty {
+            for m in wanted { Rules.judgeMetric(key: m.key, number: m.number, span: f, into: &self) }
         }
         if let majorHash = canaryMajor?.hash {
             // The names are read (retained) only for a profile that is not the previous span's.
             let ph = CanaryAccumulator.profileHash(appHash: apps[app].hash, majorHash: majorHash)
             let p = canary.currentProfile(ph) ?? canary.profileSlot(ph, app: apps[app].name, major: canaryMajor!.name)
             canary.add(f, meta: span.meta, metrics: span.metrics, profile: p, hash: ph, trace: traceSerial,
-                       metaKeys: metaKeys, metricKeys: metricKeys, strings: &strings)
+                       metaKeys: keys.meta, metricKeys: keys.metrics, strings: &strings)
         }
         if reads.contains(.metaStruct), !span.metaStruct.isEmpty {
             span.metaStruct.forEach { k, encoded in Rules.judgeStructTag(key: k, encoded: encoded, span: f, into: &self) }
@@ -482,21 +459,13 @@ struct AnalysisState: FindingSink, MessageSink {
         Rules.judge(f, into: &self)
     }
 
-    /// Whether a rule wants metrics key `key` (hash `hash`), 1 or 2, asked once per key and
-    /// remembered in `metricVerdicts` (cold: the same few dozen keys repeat on every span).
-    @inline(never)
-    mutating func metricVerdict(_ key: ByteView, hash: UInt64) -> Int {
-        let wanted = Rules.wantsMetric(key: key) ? 1 : 2
-        if metricVerdicts.count >= AnalysisLimits.metricVerdictsCached { metricVerdicts.removeAll() }
-        metricVerdicts.set(hash, wanted)
-        return wanted
-    }
-
     /// The end of a trace: the rules that relate its spans are asked, then its notes are dropped.
     mutating func traceEnded() {
         if !notes.isEmpty {
             Rules.traceEnded(into: &self)
-            notes.removeAll(keepingCapacity: true)
+            // One at a time (a trace notes a few spans): `removeAll(keepingCapacity:)` runs the
+            // generic `replaceSubrange`, once per trace with a note.
+            while notes.popLast() != nil {}
         }
     }
 
@@ -558,8 +527,8 @@ struct AnalysisState: FindingSink, MessageSink {
                          texts: (FindingStrings) -> FindingTexts, sample: () -> SampleTexts) -> Int {
         let c = current, redact = store.redact
         let rh = resource.isEmpty ? 0 : shapeHash(resource)
-        let k = FindingTable.Key(rule: rule.code, kind: kind, app: apps[c.app].hash, service: byteHash(c.service),
-                                 operation: byteHash(operation), resource: rh, key: byteHash(key))
+        let k = FindingTable.Key(rule: rule.code, kind: kind, app: apps[c.app].hash, service: hashes.hash(c.service),
+                                 operation: hashes.hash(operation), resource: rh, key: hashes.hash(key))
         if let slot = table.count(k, first: c.time, last: c.time, sample: { Self.sample(sample(), c, redact: redact) }) { return slot }
         return recordNewGroup(rule, k, operation: operation, resource: resource, key: key, texts: texts, sample: sample)
     }
@@ -567,7 +536,7 @@ struct AnalysisState: FindingSink, MessageSink {
     /// The hash of `resource` once normalised, remembered per raw resource (the same queries repeat).
     @inline(__always)
     mutating func shapeHash(_ resource: ByteView) -> UInt64 {
-        let raw = byteHash(resource)
+        let raw = hashes.hash(resource)
         if let known = shapes[raw] { return UInt64(bitPattern: Int64(known)) }
         return shapeHashNew(resource, raw: raw)
     }

@@ -48,6 +48,62 @@ func hashMix(_ x: UInt64) -> UInt64 {
     return y ^ (y >> 32)
 }
 
+/// `byteHash` of an empty view, a constant (`byteHash` mixes the length in first, then nothing else).
+@inlinable @inline(__always)
+var emptyByteHash: UInt64 { hashMix(0xcbf2_9ce4_8422_2325) }
+
+/// `byteHash` of the strings a span's judging hashes (the app, and the service, operation,
+/// resource and key of a finding), remembered by address on v0.5 payloads.
+///
+/// A v0.5 span names its strings by string-table index, so the same service, operation or SQL
+/// resource is the same bytes at the same address in every span of the payload, and its hash
+/// (a multiply per eight bytes: tens for a query) is worked out once per payload instead of once
+/// per span. A v0.4 payload repeats the bytes in every span, at other addresses: there the memo is
+/// off (`begin(addresses:)`, as on v0.5 payloads under `AnalysisLimits.rememberedFromBytes`) and
+/// an empty view costs no hash either way. Direct-mapped, 256
+/// entries (`AnalysisLimits.hashesRemembered`), each checked by address, length and payload number,
+/// so that a collision only costs the hash.
+struct SpanStringHashes {
+    struct Entry {
+        var address: UInt = 0
+        var count = 0
+        var generation: UInt32 = 0
+        var hash: UInt64 = 0
+    }
+    private var entries = [Entry](repeating: Entry(), count: AnalysisLimits.hashesRemembered)
+    private var generation: UInt32 = 0
+    private var remembering = false
+
+    /// A new payload; `addresses`: whether equal addresses mean equal strings worth remembering (v0.5).
+    mutating func begin(addresses: Bool) {
+        remembering = addresses
+        guard addresses else { return }
+        generation &+= 1
+        if generation == 0 {
+            for i in entries.indices { entries[i].generation = 0 }
+            generation = 1
+        }
+    }
+
+    /// `byteHash(v)`.
+    @inline(__always)
+    mutating func hash(_ v: ByteView) -> UInt64 {
+        if v.isEmpty { return emptyByteHash }
+        guard remembering else { return byteHash(v) }
+        let a = UInt(bitPattern: v.base.baseAddress)
+        let i = Int(truncatingIfNeeded: a ^ (a >> 8)) & (AnalysisLimits.hashesRemembered - 1)
+        if entries[i].address == a && entries[i].count == v.count && entries[i].generation == generation { return entries[i].hash }
+        return remember(v, at: i, address: a)
+    }
+
+    @inline(never)
+    private mutating func remember(_ v: ByteView, at i: Int, address: UInt) -> UInt64 {
+        let h = byteHash(v)
+        entries[i] = Entry(address: address, count: v.count, generation: generation, hash: h)
+        return h
+    }
+}
+
 /// `byteHash` of a string's UTF-8 bytes (the same value as `byteHash(ByteView)` of those bytes).
 func byteHash(_ s: String) -> UInt64 {
     var s = s

@@ -32,16 +32,31 @@ public struct TracePayloadDecoder {
         format: TraceFormat,
         _ visit: (borrowing SpanView) throws -> Void
     ) throws -> PayloadSummary {
+        var none = NoSpanEntries()
+        return try self.visit(bytes, format: format, entries: &none) { span, _ in try visit(span) }
+    }
+
+    /// Visits every span of `bytes` in `format`, handing each `meta` and `metrics` entry to
+    /// `entries` as it is checked (one pass over the maps, `SpanEntryVisitor`), then the span
+    /// to `visit` with the visitor.
+    @inlinable
+    public mutating func visit<E: SpanEntryVisitor>(
+        _ bytes: UnsafeRawBufferPointer,
+        format: TraceFormat,
+        entries: inout E,
+        _ visit: (borrowing SpanView, inout E) throws -> Void
+    ) throws -> PayloadSummary {
         switch format {
-        case .v04: return try visitV04(bytes, visit)
-        case .v05: return try visitV05(bytes, visit)
+        case .v04: return try visitV04(bytes, &entries, visit)
+        case .v05: return try visitV05(bytes, &entries, visit)
         }
     }
 
     // MARK: v0.4
 
     @inlinable
-    mutating func visitV04(_ bytes: UnsafeRawBufferPointer, _ visit: (borrowing SpanView) throws -> Void) throws -> PayloadSummary {
+    mutating func visitV04<E: SpanEntryVisitor>(_ bytes: UnsafeRawBufferPointer, _ entries: inout E,
+                                                _ visit: (borrowing SpanView, inout E) throws -> Void) throws -> PayloadSummary {
         var reader = MessagePackReader(bytes: bytes, limits: limits)
         var summary = PayloadSummary()
         let traceCount = try reader.readArrayHeader()
@@ -52,8 +67,8 @@ public struct TracePayloadDecoder {
                 span = SpanView()
                 span.traceIndex = t
                 span.spanIndex = summary.spans
-                try Self.readSpanV04(&reader, into: &span)
-                try visit(span)
+                try Self.readSpanV04(&reader, into: &span, entries: &entries)
+                try visit(span, &entries)
                 summary.spans += 1
             }
             summary.traces += 1
@@ -64,12 +79,13 @@ public struct TracePayloadDecoder {
 
     /// Reads one v0.4 span map (depth 2 in the payload). Unknown keys are skipped.
     @inlinable
-    static func readSpanV04(_ reader: inout MessagePackReader, into span: inout SpanView) throws(MessagePackError) {
-        let entries = try reader.readMapHeader()
+    static func readSpanV04<E: SpanEntryVisitor>(_ reader: inout MessagePackReader, into span: inout SpanView,
+                                                 entries: inout E) throws(MessagePackError) {
+        let fieldCount = try reader.readMapHeader()
         // The fast key path loads 16 bytes and leaves out the per-string length limit check (keys
         // are at most 11 bytes): it runs for keys that start at or before `fastKeyEnd`.
         let fastKeyEnd = reader.limits.maxByteLength >= 16 ? reader.bytes.count &- 16 : -1
-        for _ in 0..<entries {
+        for _ in 0..<fieldCount {
             // Known keys written as fixstr: recognised from two 8-byte loads, inline (as a function,
             // the compiler would not inline it).
             var key = SpanKeyV04.unknown
@@ -135,8 +151,8 @@ public struct TracePayloadDecoder {
             case .start: span.start = try readInt(&reader); span.fields.insert(.start)
             case .duration: span.duration = try readInt(&reader); span.fields.insert(.duration)
             case .error: span.error = Int32(truncatingIfNeeded: try readInt(&reader)); span.fields.insert(.error)
-            case .meta: span.meta = try readTagsV04(&reader); span.fields.insert(.meta)
-            case .metrics: span.metrics = try readMetricsV04(&reader); span.fields.insert(.metrics)
+            case .meta: span.meta = try readTagsV04(&reader, &entries); span.fields.insert(.meta)
+            case .metrics: span.metrics = try readMetricsV04(&reader, &entries); span.fields.insert(.metrics)
             case .metaStruct: span.metaStruct = try readMetaStruct(&reader); span.fields.insert(.metaStruct)
             case .type: span.type = try reader.readStringLike(); span.fields.insert(.type)
             case .spanLinks: span.spanLinks = try readArrayRaw(&reader); span.fields.insert(.spanLinks)
@@ -277,24 +293,124 @@ public struct TracePayloadDecoder {
         _ = try reader.readNumberAsDouble()
     }
 
+    /// A v0.4 `meta` map: checked, and each entry handed to `entries` (when it reads them).
     @inlinable
-    static func readTagsV04(_ reader: inout MessagePackReader) throws(MessagePackError) -> SpanTags {
+    static func readTagsV04<E: SpanEntryVisitor>(_ reader: inout MessagePackReader, _ entries: inout E) throws(MessagePackError) -> SpanTags {
         let count = try reader.readMapHeaderOrNil()
         let start = reader.offset
-        // readMapHeader proved count <= bytes left / 2, so count * 2 cannot overflow.
-        try reader.skipStringLikes(count &* 2)
+        if E.readsEntries {
+            var left = count
+            // As `MessagePackReader.skipStringLikes`: fixstr and str8 keys and values with one
+            // comparison against the end each, while a byte follows the value and no such
+            // string can exceed the length limit; anything else through the checked reads.
+            if left > 0, reader.limits.maxByteLength >= 255, let base = reader.bytes.baseAddress {
+                let end = reader.bytes.count
+                var at = reader.offset
+                repeat {
+                    guard let (key, keyLength) = shortString(base, at, end) else { break }
+                    let v = key &+ keyLength
+                    guard v < end, let (value, valueLength) = shortString(base, v, end) else { break }
+                    let next = value &+ valueLength
+                    guard next < end else { break }
+                    entries.meta(key: ByteView(UnsafeRawBufferPointer(start: base + key, count: keyLength)),
+                                 value: ByteView(UnsafeRawBufferPointer(start: base + value, count: valueLength)))
+                    at = next
+                    left &-= 1
+                } while left > 0
+                reader.offset = at
+            }
+            while left > 0 {
+                let key = try reader.readStringLike()
+                let value = try reader.readStringLike()
+                entries.meta(key: key, value: value)
+                left &-= 1
+            }
+        } else {
+            // readMapHeader proved count <= bytes left / 2, so count * 2 cannot overflow.
+            try reader.skipStringLikes(count &* 2)
+        }
         return SpanTags(bytes: reader.bytes, start: start, count: count, encoding: .inline)
     }
 
+    /// A v0.4 `metrics` map: checked, and each entry handed to `entries` (when it reads them).
     @inlinable
-    static func readMetricsV04(_ reader: inout MessagePackReader) throws(MessagePackError) -> SpanMetrics {
+    static func readMetricsV04<E: SpanEntryVisitor>(_ reader: inout MessagePackReader, _ entries: inout E) throws(MessagePackError) -> SpanMetrics {
         let count = try reader.readMapHeaderOrNil()
         let start = reader.offset
-        for _ in 0..<count {
-            try reader.skipStringLike()
-            try skipMetricValue(&reader)
+        var left = count
+        // Keys as in `readTagsV04`, values of the usual encodings (float64, positive fixint)
+        // inline while the value's bytes lie whole in the input; the rest through checked reads.
+        if E.readsEntries, left > 0, reader.limits.maxByteLength >= 255, let base = reader.bytes.baseAddress {
+            let end = reader.bytes.count
+            var at = reader.offset
+            repeat {
+                guard let (key, keyLength) = shortString(base, at, end) else { break }
+                let v = key &+ keyLength
+                guard v &+ 9 <= end else { break }
+                let vb = base.load(fromByteOffset: v, as: UInt8.self)
+                let number: SpanMetrics.Number
+                if vb == 0xcb {
+                    let bits = UInt64(bigEndian: base.loadUnaligned(fromByteOffset: v &+ 1, as: UInt64.self))
+                    number = SpanMetrics.Number(value: Double(bitPattern: bits), isInteger: false)
+                    at = v &+ 9
+                } else if vb < 0x80 {
+                    number = SpanMetrics.Number(value: Double(vb), isInteger: true)
+                    at = v &+ 1
+                } else {
+                    break
+                }
+                entries.metric(key: ByteView(UnsafeRawBufferPointer(start: base + key, count: keyLength)), number: number)
+                left &-= 1
+            } while left > 0
+            reader.offset = at
+        }
+        while left > 0 {
+            if E.readsEntries {
+                let key = try reader.readStringLike()
+                entries.metric(key: key, number: try readMetricValue(&reader))
+            } else {
+                try reader.skipStringLike()
+                try skipMetricValue(&reader)
+            }
+            left &-= 1
         }
         return SpanMetrics(bytes: reader.bytes, start: start, count: count, encoding: .inline)
+    }
+
+    /// The body's offset and length of the fixstr or str8 whose header is at `at` (`at < end`),
+    /// or nil: the fast loops' header test. The body may run past `end`: the callers compare
+    /// where it ends with `end` before they read past it.
+    @inlinable @inline(__always)
+    static func shortString(_ base: UnsafeRawPointer, _ at: Int, _ end: Int) -> (body: Int, length: Int)? {
+        let b = base.load(fromByteOffset: at, as: UInt8.self)
+        if b &- 0xa0 < 0x20 { return (at &+ 1, Int(b &- 0xa0)) }
+        if b == 0xd9, at &+ 1 < end { return (at &+ 2, Int(base.load(fromByteOffset: at &+ 1, as: UInt8.self))) }
+        return nil
+    }
+
+    /// A metric value as `SpanMetrics.forEach` gives it (`Validated.number`), checked as
+    /// `skipMetricValue` checks it. float64 and positive fixint inline.
+    @inlinable @inline(__always)
+    static func readMetricValue(_ reader: inout MessagePackReader) throws(MessagePackError) -> SpanMetrics.Number {
+        let at = reader.offset
+        if at &+ 9 <= reader.bytes.count {
+            let b = reader.bytes.load(fromByteOffset: at, as: UInt8.self)
+            if b == 0xcb {
+                reader.offset = at &+ 9
+                let bits = UInt64(bigEndian: reader.bytes.loadUnaligned(fromByteOffset: at &+ 1, as: UInt64.self))
+                return SpanMetrics.Number(value: Double(bitPattern: bits), isInteger: false)
+            }
+            if b < 0x80 { reader.offset = at &+ 1; return SpanMetrics.Number(value: Double(b), isInteger: true) }
+        }
+        return try readMetricValueSlow(&reader)
+    }
+
+    @usableFromInline
+    static func readMetricValueSlow(_ reader: inout MessagePackReader) throws(MessagePackError) -> SpanMetrics.Number {
+        let b = try reader.peekByte()
+        if try reader.readNil() { return SpanMetrics.Number(value: 0, isInteger: false) }
+        let value = try reader.readNumberAsDouble()
+        return SpanMetrics.Number(value: value, isInteger: b != 0xca && b != 0xcb)
     }
 
     @inlinable
@@ -319,7 +435,8 @@ public struct TracePayloadDecoder {
     // MARK: v0.5
 
     @inlinable
-    mutating func visitV05(_ bytes: UnsafeRawBufferPointer, _ visit: (borrowing SpanView) throws -> Void) throws -> PayloadSummary {
+    mutating func visitV05<E: SpanEntryVisitor>(_ bytes: UnsafeRawBufferPointer, _ entries: inout E,
+                                                _ visit: (borrowing SpanView, inout E) throws -> Void) throws -> PayloadSummary {
         var reader = MessagePackReader(bytes: bytes, limits: limits)
         var summary = PayloadSummary()
         let top = try reader.readArrayHeader()
@@ -341,8 +458,8 @@ public struct TracePayloadDecoder {
                     span = SpanView()
                     span.traceIndex = t
                     span.spanIndex = summary.spans
-                    try Self.readSpanV05(&reader, table: table, into: &span)
-                    try visit(span)
+                    try Self.readSpanV05(&reader, table: table, into: &span, entries: &entries)
+                    try visit(span, &entries)
                     summary.spans += 1
                 }
                 summary.traces += 1
@@ -354,27 +471,34 @@ public struct TracePayloadDecoder {
 
     @inlinable @inline(__always)
     static func readIndex(_ reader: inout MessagePackReader, _ table: UnsafeBufferPointer<ByteView>) throws(MessagePackError) -> ByteView {
+        table[try readIndexNumber(&reader, table)]
+    }
+
+    /// A string-table index, checked to be inside `table`.
+    @inlinable @inline(__always)
+    static func readIndexNumber(_ reader: inout MessagePackReader, _ table: UnsafeBufferPointer<ByteView>) throws(MessagePackError) -> Int {
         let start = reader.offset
         if let i = reader.readSmallUnsignedFast() {
-            if i < table.count { return table[i] }
+            if i < table.count { return i }
             reader.offset = start  // out of the table: the slow path names the error
         }
         return try readIndexSlow(&reader, table)
     }
 
     @inlinable
-    static func readIndexSlow(_ reader: inout MessagePackReader, _ table: UnsafeBufferPointer<ByteView>) throws(MessagePackError) -> ByteView {
+    static func readIndexSlow(_ reader: inout MessagePackReader, _ table: UnsafeBufferPointer<ByteView>) throws(MessagePackError) -> Int {
         let start = reader.offset
         let (i, negative) = try reader.readIntegerBits()
         guard !negative, i < UInt64(table.count) else {
             let shown = negative ? String(Int64(bitPattern: i)) : String(i)
             throw MessagePackError(.invalidValue("string index \(shown) outside the string table of \(table.count)"), at: start)
         }
-        return table[Int(i)]
+        return Int(i)
     }
 
     @inlinable
-    static func readSpanV05(_ reader: inout MessagePackReader, table: UnsafeBufferPointer<ByteView>, into span: inout SpanView) throws(MessagePackError) {
+    static func readSpanV05<E: SpanEntryVisitor>(_ reader: inout MessagePackReader, table: UnsafeBufferPointer<ByteView>, into span: inout SpanView,
+                                                 entries: inout E) throws(MessagePackError) {
         let start = reader.offset
         let n = try reader.readArrayHeader()
         guard n == 12 else {
@@ -393,15 +517,20 @@ public struct TracePayloadDecoder {
         let metaCount = try reader.readMapHeaderOrNil()
         let metaStart = reader.offset
         for _ in 0..<metaCount {
-            _ = try readIndex(&reader, table)
-            _ = try readIndex(&reader, table)
+            let key = try readIndexNumber(&reader, table)
+            let value = try readIndexNumber(&reader, table)
+            if E.readsEntries { entries.metaIndexed(key: key, value: value, table: table) }
         }
         span.meta = SpanTags(bytes: reader.bytes, start: metaStart, count: metaCount, encoding: .indexed(table))
         let metricsCount = try reader.readMapHeaderOrNil()
         let metricsStart = reader.offset
         for _ in 0..<metricsCount {
-            _ = try readIndex(&reader, table)
-            try skipMetricValue(&reader)
+            let key = try readIndexNumber(&reader, table)
+            if E.readsEntries {
+                entries.metricIndexed(key: key, number: try readMetricValue(&reader), table: table)
+            } else {
+                try skipMetricValue(&reader)
+            }
         }
         span.metrics = SpanMetrics(bytes: reader.bytes, start: metricsStart, count: metricsCount, encoding: .indexed(table))
         span.type = try readIndex(&reader, table)

@@ -68,6 +68,22 @@ func withView<T>(_ s: String, _ body: (ByteView) -> T) -> T {
 }
 
 @Suite struct TagRuleTests {
+    /// `mayFlag` (the walk's inline test) never hides a value `flagMeta` flags, and keeps the
+    /// ordinary values out: every kind of repr passes, words that share a first letter do not.
+    @Test func mayFlagLetsThroughEveryValueFlagMetaFlags() {
+        let flagged = ["True", "False", "None", "[1, 2]", "{'a': 1}", "(1,)", "{1, 2}", "b'x'", "set()",
+                       "<Obj>", "<app.Cart object at 0x7f00>", "frozenset({1})", "deque([1])", "OrderedDict()"]
+        let plain = ["sqlite", "django", "staging", "Trace", "[draft", "bob", "200", "", "x", "{\"a\": 1}"]
+        for v in flagged + plain {
+            let flags = withView("user.key") { key in withView(v) { V4TagReprRule.flagMeta(key: key, value: $0) } } != nil
+            let may = withView(v) { Rules.mayFlagMeta(value: $0) }
+            #expect(!flags || may, "\(v)")
+            #expect(flags == flagged.contains(v) || !flagged.contains(v), "\(v)")
+        }
+        #expect(flagged.allSatisfy { v in withView(v) { Rules.mayFlagMeta(value: $0) } })
+        #expect(["sqlite", "django", "staging", "200", "", "x"].allSatisfy { v in !withView(v) { Rules.mayFlagMeta(value: $0) } })
+    }
+
     /// The known-key tables find every key of their lists, and nothing that differs from one in
     /// a byte, a letter's case or its length (keys sharing a hash bucket are told apart).
     @Test func knownKeyTablesFindExactlyTheirKeys() {
