@@ -3,7 +3,7 @@
 
 On loopback, with free ports, for each payload mix (small, medium, large) and each path:
   direct      trace-replay → stub
-  tc          trace-replay → trace-compat proxy (analysis on, --analysis-threads ANALYSIS_THREADS, default 1) → stub
+  tc          trace-replay → trace-compat proxy (analysis on; --analysis-threads N if given, else the proxy's default) → stub
   tc-noan     trace-replay → trace-compat proxy --no-analysis → stub
   tc-low      as tc, with --analysis-priority low (analysis at nice 10 instead of SCHED_IDLE)
   nginx       trace-replay → nginx proxy_pass (keep-alive upstream, HTTP/1.1, no request buffering) → stub
@@ -581,7 +581,7 @@ def ratio(a, b, digits=2):
     return fmt(a / b, digits) if a is not None and b else "–"
 
 
-def tables(rows, integrity, rates, meta, analysis_threads="1"):
+def tables(rows, integrity, rates, meta, analysis_threads=""):
     out = []
     by = {(r.path, r.mix): r for r in rows}
     integ = {(i.path, i.mix): i for i in integrity}
@@ -701,7 +701,7 @@ def main():
     ap.add_argument("--settle-timeout", type=float, default=60)
     ap.add_argument("--mixes", default="small,medium,large")
     ap.add_argument("--paths", default="tc,direct,tc-noan,tc-low,nginx,testagent")
-    ap.add_argument("--analysis-threads", default="1", help="trace-compat's --analysis-threads ('' = its default)")
+    ap.add_argument("--analysis-threads", default="", help="trace-compat's --analysis-threads (default '': the proxy's own)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--meta", default="{}")
     a = ap.parse_args()

@@ -12,7 +12,8 @@
 #                        calibrated before the measured runs)  CALIBRATE_ON=tc|nginx (default tc)  NGINX_WORKERS=2
 #                      BIN=/path/to/trace-compat  benchmark that binary as is (no build), e.g. an older build
 #                      REPLAY=/path/to/trace-replay  the load generator (default: built from this tree)
-#                      ANALYSIS_THREADS=1 trace-compat's --analysis-threads on the analysing paths ('' = its own default)
+#                      ANALYSIS_THREADS=N trace-compat's --analysis-threads on the analysing paths (default: unset, the
+#                        proxy's own default, one per core at idle priority; 1 was the harness's value before 2026-11-29)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -65,6 +66,6 @@ python3 Benchmarks/harness/proxy_bench.py --binary "$BIN" --replay "$REPLAY" --n
     --fixtures "$FIXTURES" --large "$WORK/large" --out "$OUT" --meta "$META" \
     --duration "${DURATION:-10}" --connections "${CONNECTIONS:-4}" --rate-connections "${RATE_CONNECTIONS:-8}" \
     --paced-rate "${PACED_RATE:-1000}" --paced-mbps "${PACED_MBPS:-200}" --fixed-rates "${FIXED_RATES:-}" \
-    --calibrate-on "${CALIBRATE_ON:-tc}" --analysis-threads "${ANALYSIS_THREADS-1}" \
+    --calibrate-on "${CALIBRATE_ON:-tc}" --analysis-threads "${ANALYSIS_THREADS:-}" \
     --nginx-workers "${NGINX_WORKERS:-2}" \
     --mixes "${MIXES:-small,medium,large}" --paths "${PATHS:-tc,direct,tc-noan,tc-low,nginx,testagent}"

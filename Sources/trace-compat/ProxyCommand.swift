@@ -45,7 +45,7 @@ struct ProxyCommand: AsyncParsableCommand {
     var queueCapacity: Int?
     @Option(help: "Body bytes held for analysis at most (default 16777216 = 16 MiB). Env TRACE_COMPAT_QUEUE_MAX_BYTES.")
     var queueMaxBytes: Int?
-    @Option(help: "Analysis threads (default: cores - 1, at least 1). Env TRACE_COMPAT_ANALYSIS_THREADS.")
+    @Option(help: "Analysis threads (default: one per core with --analysis-priority idle, cores - 1 and at least 1 with low). Env TRACE_COMPAT_ANALYSIS_THREADS.")
     var analysisThreads: Int?
     @Option(help: "How analysis shares the CPU with forwarding: idle (SCHED_IDLE, only spare CPU; default) or low (nice 10). Env TRACE_COMPAT_ANALYSIS_PRIORITY.")
     var analysisPriority: String?

@@ -41,6 +41,23 @@ import TraceCompatProxy
         #expect(configuration == ProxyConfiguration())
     }
 
+    /// One analysis thread per core at `idle` (SCHED_IDLE threads only take spare CPU), one
+    /// core left to forwarding at `low`; an explicit value wins whatever the priority.
+    @Test func analysisThreadsDefaultToTheCoresTheirPriorityMayUse() async throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        #expect(ProxyConfiguration.defaultAnalysisThreads(.idle, cores: 8) == 8)
+        #expect(ProxyConfiguration.defaultAnalysisThreads(.low, cores: 8) == 7)
+        #expect(ProxyConfiguration.defaultAnalysisThreads(.low, cores: 1) == 1)
+        let idle = try await ProxyConfigurationLoader.load(flags: [:], configFile: nil, environment: [:])
+        #expect(idle.analysisThreads == max(1, cores))
+        let low = try await ProxyConfigurationLoader.load(flags: [:], configFile: nil, environment: ["TRACE_COMPAT_ANALYSIS_PRIORITY": "low"])
+        #expect(low.analysisThreads == max(1, cores - 1))
+        let set = try await ProxyConfigurationLoader.load(flags: Self.flags(["analysis_threads": .int(3)]), configFile: nil,
+                                                          environment: ["TRACE_COMPAT_ANALYSIS_PRIORITY": "low"])
+        #expect(set.analysisThreads == 3)
+        #expect(ProxyConfiguration(analysisPriority: .low).analysisThreads == max(1, cores - 1))
+    }
+
     @Test func theConfigFileIsFoundThroughTheEnvironment() async throws {
         let dir = try temporaryDirectory("loader-env")
         let file = dir.appendingPathComponent("tc.yaml").path

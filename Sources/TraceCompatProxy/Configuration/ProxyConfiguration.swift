@@ -24,7 +24,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var queueCapacity: Int
     /// Body bytes waiting for analysis at most; beyond, like a full queue.
     public var queueMaxBytes: Int
-    /// Analysis threads, each with its own `Analyzer`.
+    /// Analysis threads, each with its own `Analyzer` (default: `defaultAnalysisThreads`).
     public var analysisThreads: Int
     /// How the analysis threads share the CPU with forwarding (`analysis_priority`).
     public var analysisPriority: AnalysisPriority
@@ -68,7 +68,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         maxBodyBytes: Int = ProxyLimits.agentMaxPayloadSize,
         queueCapacity: Int = ProxyLimits.analysisQueueCapacity,
         queueMaxBytes: Int = ProxyLimits.analysisQueueMaxBytes,
-        analysisThreads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount - 1),
+        analysisThreads: Int? = nil,
         analysisPriority: AnalysisPriority = .idle,
         fresh: Bool = false,
         redact: Bool = false,
@@ -89,7 +89,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         self.maxBodyBytes = maxBodyBytes
         self.queueCapacity = queueCapacity
         self.queueMaxBytes = queueMaxBytes
-        self.analysisThreads = analysisThreads
+        self.analysisThreads = analysisThreads ?? Self.defaultAnalysisThreads(analysisPriority)
         self.analysisPriority = analysisPriority
         self.fresh = fresh
         self.redact = redact
@@ -100,6 +100,19 @@ public struct ProxyConfiguration: Sendable, Equatable {
         self.bodyTimeout = bodyTimeout
         self.idleTimeout = idleTimeout
         self.socketMode = socketMode
+    }
+
+    /// One analysis thread per core when analysis runs `SCHED_IDLE` (`idle`, the default): such a
+    /// thread only gets a core that nothing else wants, so one per core lets analysis use all the
+    /// spare CPU, which on a busy machine is spread over the cores in short gaps that a single
+    /// thread cannot all take (Benchmarks/RESULTS.md, "Analysis threads"), and it never takes a
+    /// core from forwarding. With `low` (nice 10, a share of a busy CPU), one core is left to
+    /// forwarding: cores − 1, at least 1.
+    public static func defaultAnalysisThreads(_ priority: AnalysisPriority, cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> Int {
+        switch priority {
+        case .idle: return max(1, cores)
+        case .low: return max(1, cores - 1)
+        }
     }
 
     /// Problems a user must fix before the proxy can start (empty when valid).

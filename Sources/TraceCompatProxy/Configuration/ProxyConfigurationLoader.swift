@@ -28,13 +28,15 @@ public enum ProxyConfigurationLoader {
         configuration.maxBodyBytes = try strict(reader, "max_body_bytes", default: defaults.maxBodyBytes) { try $0.requiredInt(forKey: $1) }
         configuration.queueCapacity = try strict(reader, "queue_capacity", default: defaults.queueCapacity) { try $0.requiredInt(forKey: $1) }
         configuration.queueMaxBytes = try strict(reader, "queue_max_bytes", default: defaults.queueMaxBytes) { try $0.requiredInt(forKey: $1) }
-        configuration.analysisThreads = try strict(reader, "analysis_threads", default: defaults.analysisThreads) { try $0.requiredInt(forKey: $1) }
         if let priority = reader.string(forKey: "analysis_priority") {
             guard let value = AnalysisPriority(rawValue: priority) else {
                 throw ProxyConfigurationError.invalid(key: "analysis_priority", value: priority, reason: "expected idle or low")
             }
             configuration.analysisPriority = value
         }
+        // Its default depends on the priority (`ProxyConfiguration.defaultAnalysisThreads`).
+        configuration.analysisThreads = try strict(reader, "analysis_threads",
+                                                   default: ProxyConfiguration.defaultAnalysisThreads(configuration.analysisPriority)) { try $0.requiredInt(forKey: $1) }
         configuration.fresh = try strict(reader, "fresh", default: defaults.fresh) { try $0.requiredBool(forKey: $1) }
         configuration.redact = try strict(reader, "redact", default: defaults.redact) { try $0.requiredBool(forKey: $1) }
         configuration.sampleLimit = try strict(reader, "sample_limit", default: defaults.sampleLimit) { try $0.requiredInt(forKey: $1) }
