@@ -9,10 +9,8 @@ let package = Package(
     dependencies: [
         .package(name: "trace-compat", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
-        // For trace-compat-msgpackc, which runs the proxy as `trace-compat proxy` does (the main package's versions).
+        // For trace-compat-msgpackc's Logger (the main package's version).
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // The msgpack-c baseline: msgpack_unpack_next plus a walk of every object, in C.
@@ -75,8 +73,6 @@ let package = Package(
                 .product(name: "CompatReport", package: "trace-compat"),
                 .product(name: "TracePayload", package: "trace-compat"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ]

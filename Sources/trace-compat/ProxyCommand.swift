@@ -3,8 +3,6 @@ import CompatReport
 import Configuration
 import Foundation
 import Logging
-import Metrics
-import ServiceLifecycle
 import TraceCompatProxy
 
 /// `trace-compat proxy`: point `DD_TRACE_AGENT_URL` here; everything reaches the agent unchanged
@@ -76,17 +74,8 @@ struct ProxyCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        MallocTuning.apply(environment: ProcessInfo.processInfo.environment)
-        let metrics = ProxyMetrics()
-        MetricsSystem.bootstrap(metrics.metricsFactory)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [ProxyService(configuration: configuration, logger: logger, metrics: metrics)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
-        )
-        try await group.run()
+        try await ProxyService.runUntilSignalled(configuration: configuration, logger: logger,
+                                                 environment: ProcessInfo.processInfo.environment)
     }
 
     /// The flags the user gave, as configuration keys (the highest-precedence provider).

@@ -1,7 +1,5 @@
 import Foundation
 import Logging
-import Metrics
-import ServiceLifecycle
 import TraceCompatProxy
 
 // `trace-compat-msgpackc proxy [the flags of trace-compat proxy]`: the same proxy as
@@ -60,14 +58,9 @@ let logger = Logger(label: "trace-compat-msgpackc.proxy")
 do {
     let (environment, configFile) = try configurationEnvironment(Array(arguments.dropFirst()))
     let configuration = try await ProxyConfigurationLoader.load(flags: [:], configFile: configFile, environment: environment)
-    MallocTuning.apply(environment: environment)
-    let metrics = ProxyMetrics()
-    MetricsSystem.bootstrap(metrics.metricsFactory)
     logger.warning("MSGPACK-C BASELINE: analysis threads only unpack trace payloads with msgpack-c; the report holds no findings")
-    let service = ProxyService(configuration: configuration, logger: logger, metrics: metrics,
-                               analysisConsumers: .custom { MsgpackCConsumer(store: $0) })
-    let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-    try await group.run()
+    try await ProxyService.runUntilSignalled(configuration: configuration, logger: logger, environment: environment,
+                                             analysisConsumers: .custom { MsgpackCConsumer(store: $0) })
 } catch {
     FileHandle.standardError.write(Data("trace-compat-msgpackc proxy: \(error)\n".utf8))
     exit(1)

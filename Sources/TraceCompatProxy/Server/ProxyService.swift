@@ -1,6 +1,7 @@
 import CompatReport
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 import ServiceLifecycle
 
@@ -21,6 +22,20 @@ public struct ProxyService: Service {
         self.logger = logger
         self.metrics = metrics
         self.analysisConsumers = analysisConsumers
+    }
+
+    /// How a process runs the proxy until SIGTERM/SIGINT: malloc tuned (`MallocTuning`, unless
+    /// `environment` tunes it), the metrics system bootstrapped with the proxy's `ProxyMetrics`,
+    /// then one `ProxyService` in a `ServiceGroup`. `trace-compat proxy` and Benchmarks'
+    /// `trace-compat-msgpackc` both start this way, so the baseline runs in the same seat.
+    public static func runUntilSignalled(configuration: ProxyConfiguration, logger: Logger, environment: [String: String],
+                                         analysisConsumers: AnalysisQueue.Consumers = .analyzers) async throws {
+        MallocTuning.apply(environment: environment)
+        let metrics = ProxyMetrics()
+        MetricsSystem.bootstrap(metrics.metricsFactory)
+        let service = ProxyService(configuration: configuration, logger: logger, metrics: metrics, analysisConsumers: analysisConsumers)
+        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 
     /// The report to record into: the one at `reportPath` continued, unless `fresh` or absent.
