@@ -140,6 +140,30 @@ public struct SpanMetrics {
         public var value: Double
         public var isInteger: Bool
         @inlinable public init(value: Double, isInteger: Bool) { self.value = value; self.isInteger = isInteger }
+
+        /// The usual encodings of a metric value (float64, positive fixint) at `at`, whose 9 bytes
+        /// the caller knows are in the buffer, and the offset after it; nil for any other encoding.
+        /// The one inline reading that the decoder's checks and the validated walks share.
+        @inlinable @inline(__always)
+        static func usual(_ base: UnsafeRawPointer, _ at: Int) -> (Number, Int)? {
+            let b = base.load(fromByteOffset: at, as: UInt8.self)
+            if b == 0xcb {
+                let bits = UInt64(bigEndian: base.loadUnaligned(fromByteOffset: at &+ 1, as: UInt64.self))
+                return (Number(value: Double(bitPattern: bits), isInteger: false), at &+ 9)
+            }
+            if b < 0x80 { return (Number(value: Double(b), isInteger: true), at &+ 1) }
+            return nil
+        }
+
+        /// Any other metric value (a number of any encoding, or nil as 0), read and checked by
+        /// `reader`: the decoder's checked reads and, with no limits, the validated walks.
+        @usableFromInline
+        static func read(_ reader: inout MessagePackReader) throws(MessagePackError) -> Number {
+            let b = try reader.peekByte()
+            if try reader.readNil() { return Number(value: 0, isInteger: false) }
+            let value = try reader.readNumberAsDouble()
+            return Number(value: value, isInteger: b != 0xca && b != 0xcb)
+        }
     }
 
     /// Calls `body` for every (key, value), in payload order. A nil value is 0 (as the Agent reads
@@ -248,21 +272,14 @@ enum Validated {
     /// A metric value (any number, or nil as 0) and the offset after it.
     @inlinable @inline(__always)
     static func number(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> (SpanMetrics.Number, Int) {
-        let b = bytes.load(fromByteOffset: at, as: UInt8.self)
-        if b == 0xcb {
-            let bits = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: at &+ 1, as: UInt64.self))
-            return (SpanMetrics.Number(value: Double(bitPattern: bits), isInteger: false), at &+ 9)
-        }
-        if b < 0x80 { return (SpanMetrics.Number(value: Double(b), isInteger: true), at &+ 1) }
+        if let usual = SpanMetrics.Number.usual(bytes.baseAddress!, at) { return usual }
         return numberSlow(bytes, at)
     }
 
     @usableFromInline
     static func numberSlow(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> (SpanMetrics.Number, Int) {
         var reader = MessagePackReader(bytes: bytes, offset: at, limits: unlimited)
-        let b = try! reader.peekByte()
-        if b == 0xc0 { return (SpanMetrics.Number(value: 0, isInteger: false), at &+ 1) }
-        let value = try! reader.readNumberAsDouble()
-        return (SpanMetrics.Number(value: value, isInteger: b != 0xca && b != 0xcb), reader.offset)
+        let value = try! SpanMetrics.Number.read(&reader)
+        return (value, reader.offset)
     }
 }

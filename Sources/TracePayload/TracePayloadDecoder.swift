@@ -346,19 +346,8 @@ public struct TracePayloadDecoder {
             repeat {
                 guard let (key, keyLength) = shortString(base, at, end) else { break }
                 let v = key &+ keyLength
-                guard v &+ 9 <= end else { break }
-                let vb = base.load(fromByteOffset: v, as: UInt8.self)
-                let number: SpanMetrics.Number
-                if vb == 0xcb {
-                    let bits = UInt64(bigEndian: base.loadUnaligned(fromByteOffset: v &+ 1, as: UInt64.self))
-                    number = SpanMetrics.Number(value: Double(bitPattern: bits), isInteger: false)
-                    at = v &+ 9
-                } else if vb < 0x80 {
-                    number = SpanMetrics.Number(value: Double(vb), isInteger: true)
-                    at = v &+ 1
-                } else {
-                    break
-                }
+                guard v &+ 9 <= end, let (number, next) = SpanMetrics.Number.usual(base, v) else { break }
+                at = next
                 entries.metric(key: ByteView(UnsafeRawBufferPointer(start: base + key, count: keyLength)), number: number)
                 left &-= 1
             } while left > 0
@@ -393,24 +382,11 @@ public struct TracePayloadDecoder {
     @inlinable @inline(__always)
     static func readMetricValue(_ reader: inout MessagePackReader) throws(MessagePackError) -> SpanMetrics.Number {
         let at = reader.offset
-        if at &+ 9 <= reader.bytes.count {
-            let b = reader.bytes.load(fromByteOffset: at, as: UInt8.self)
-            if b == 0xcb {
-                reader.offset = at &+ 9
-                let bits = UInt64(bigEndian: reader.bytes.loadUnaligned(fromByteOffset: at &+ 1, as: UInt64.self))
-                return SpanMetrics.Number(value: Double(bitPattern: bits), isInteger: false)
-            }
-            if b < 0x80 { reader.offset = at &+ 1; return SpanMetrics.Number(value: Double(b), isInteger: true) }
+        if at &+ 9 <= reader.bytes.count, let base = reader.bytes.baseAddress, let (number, next) = SpanMetrics.Number.usual(base, at) {
+            reader.offset = next
+            return number
         }
-        return try readMetricValueSlow(&reader)
-    }
-
-    @usableFromInline
-    static func readMetricValueSlow(_ reader: inout MessagePackReader) throws(MessagePackError) -> SpanMetrics.Number {
-        let b = try reader.peekByte()
-        if try reader.readNil() { return SpanMetrics.Number(value: 0, isInteger: false) }
-        let value = try reader.readNumberAsDouble()
-        return SpanMetrics.Number(value: value, isInteger: b != 0xca && b != 0xcb)
+        return try SpanMetrics.Number.read(&reader)
     }
 
     @inlinable
