@@ -29,46 +29,79 @@ public struct CapturedRequest: Sendable {
         headers.first { Self.asciiCaseInsensitiveEquals($0.name, name) }?.value
     }
 
-    /// The headers the analysis reads, found in one pass over the headers (a name's length is
-    /// compared before its bytes, so most headers cost one integer compare): the language
-    /// (`Datadog-Meta-Lang`, else `DD-Client-Library-Language`, as sent), the tracer's version
-    /// (`Datadog-Meta-Tracer-Version`) and Python's (`Datadog-Meta-Lang-Version`), the first
-    /// value of each, as `header(_:)` would give it. Run on every trace payload, so the names are
-    /// compared with `equalsIgnoringCase(_:lowercased:)` against lowercase constants (one loop,
-    /// no closure per string: the general compare was ~1,700 instructions per payload).
+    /// The header fields the analysis reads (`tracerHeaders()`); no other header is read.
+    public enum TracerHeader: Sendable, Equatable, CaseIterable {
+        /// `Datadog-Meta-Lang`.
+        case language
+        /// `DD-Client-Library-Language`: the language when `Datadog-Meta-Lang` is absent.
+        case clientLanguage
+        /// `Datadog-Meta-Tracer-Version`.
+        case tracerVersion
+        /// `Datadog-Meta-Lang-Version` (Python's version).
+        case langVersion
+    }
+
+    /// Which header the analysis reads `name` is, if any (ASCII case-insensitively, RFC 9110
+    /// §5.1): the length is compared before the bytes, so most names cost one integer compare.
+    /// The proxy makes strings of these fields only (`ForwardedRequest.capturedHead()`), since a
+    /// string per header per payload was a measurable share of a small payload's analysis.
+    @inline(__always)
+    public static func tracerHeader(named name: UnsafeRawBufferPointer) -> TracerHeader? {
+        switch name.count {
+        case 17: equalsIgnoringCase(name, lowercased: "datadog-meta-lang") ? .language : nil
+        case 25: equalsIgnoringCase(name, lowercased: "datadog-meta-lang-version") ? .langVersion : nil
+        case 26: equalsIgnoringCase(name, lowercased: "dd-client-library-language") ? .clientLanguage : nil
+        case 27: equalsIgnoringCase(name, lowercased: "datadog-meta-tracer-version") ? .tracerVersion : nil
+        default: nil
+        }
+    }
+
+    /// The headers the analysis reads, found in one pass over the headers (`tracerHeader(named:)`):
+    /// the language (`Datadog-Meta-Lang`, else `DD-Client-Library-Language`, as sent), the
+    /// tracer's version (`Datadog-Meta-Tracer-Version`) and Python's (`Datadog-Meta-Lang-Version`),
+    /// the first value of each, as `header(_:)` would give it. Run on every trace payload, so the
+    /// names are compared against lowercase constants (no closure per string: the general compare
+    /// was ~1,700 instructions per payload).
     public func tracerHeaders() -> (language: String?, tracerVersion: String?, langVersion: String?) {
         var lang: String?, clientLang: String?, tracer: String?, python: String?
         headers.withUnsafeBufferPointer { all in
             for i in all.indices {
-                switch all[i].name.utf8.count {
-                case 17: if lang == nil, Self.equalsIgnoringCase(all[i].name, lowercased: "datadog-meta-lang") { lang = all[i].value }
-                case 25: if python == nil, Self.equalsIgnoringCase(all[i].name, lowercased: "datadog-meta-lang-version") { python = all[i].value }
-                case 26: if clientLang == nil, Self.equalsIgnoringCase(all[i].name, lowercased: "dd-client-library-language") { clientLang = all[i].value }
-                case 27: if tracer == nil, Self.equalsIgnoringCase(all[i].name, lowercased: "datadog-meta-tracer-version") { tracer = all[i].value }
-                default: break
+                // Lengths first: most headers (and the proxy hands over only these four) end here.
+                guard (17...27).contains(all[i].name.utf8.count) else { continue }
+                var name = all[i].name
+                guard let which = name.withUTF8({ Self.tracerHeader(named: UnsafeRawBufferPointer($0)) }) else { continue }
+                switch which {
+                case .language: if lang == nil { lang = all[i].value }
+                case .langVersion: if python == nil { python = all[i].value }
+                case .clientLanguage: if clientLang == nil { clientLang = all[i].value }
+                case .tracerVersion: if tracer == nil { tracer = all[i].value }
                 }
             }
         }
         return (lang ?? clientLang, tracer, python)
     }
 
-    /// `asciiCaseInsensitiveEquals(s, target)` for a `target` given in lowercase ASCII: a byte of
-    /// `s` under a letter of `target` is compared with bit 0x20 set (`A`…`Z` become `a`…`z`; no
-    /// other byte does, since the target's byte is a lowercase letter), any other byte exactly
-    /// (RFC 9110 §5.1: field names are case-insensitive ASCII tokens).
+    /// `asciiCaseInsensitiveEquals(s, target)` for a `target` given in lowercase ASCII.
     @inline(__always)
     static func equalsIgnoringCase(_ s: String, lowercased target: StaticString) -> Bool {
         var s = s
-        return s.withUTF8 { x in
-            guard x.count == target.utf8CodeUnitCount else { return false }
-            let t = target.utf8Start
-            var differ: UInt8 = 0
-            for i in 0..<x.count {
-                let q = t[i]
-                differ |= (x[i] | (q &- 0x61 < 26 ? 0x20 : 0)) ^ q
-            }
-            return differ == 0
+        return s.withUTF8 { equalsIgnoringCase(UnsafeRawBufferPointer($0), lowercased: target) }
+    }
+
+    /// ASCII case-insensitive equality of `x` with a `target` given in lowercase ASCII: a byte of
+    /// `x` under a letter of `target` is compared with bit 0x20 set (`A`…`Z` become `a`…`z`; no
+    /// other byte does, since the target's byte is a lowercase letter), any other byte exactly
+    /// (RFC 9110 §5.1: field names are case-insensitive ASCII tokens).
+    @inline(__always)
+    static func equalsIgnoringCase(_ x: UnsafeRawBufferPointer, lowercased target: StaticString) -> Bool {
+        guard x.count == target.utf8CodeUnitCount else { return false }
+        let t = target.utf8Start
+        var differ: UInt8 = 0
+        for i in 0..<x.count {
+            let q = t[i]
+            differ |= (x[i] | (q &- 0x61 < 26 ? 0x20 : 0)) ^ q
         }
+        return differ == 0
     }
 
     /// ASCII case-insensitive equality over the UTF-8 bytes, without allocating (HTTP field

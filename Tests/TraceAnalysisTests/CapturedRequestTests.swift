@@ -37,6 +37,25 @@ import Testing
         #expect(h.langVersion == nil)
     }
 
+    /// `tracerHeader(named:)`, which the proxy keeps a string of, names exactly the fields
+    /// `tracerHeaders()` reads: each of the four in any case, and no other name.
+    @Test func tracerHeaderNamesExactlyTheFieldsRead() {
+        func which(_ name: String) -> CapturedRequest.TracerHeader? {
+            Array(name.utf8).withUnsafeBytes { CapturedRequest.tracerHeader(named: $0) }
+        }
+        let read: [(String, CapturedRequest.TracerHeader)] = [
+            ("Datadog-Meta-Lang", .language), ("DD-Client-Library-Language", .clientLanguage),
+            ("Datadog-Meta-Tracer-Version", .tracerVersion), ("Datadog-Meta-Lang-Version", .langVersion)]
+        #expect(Set(read.map(\.1)) == Set(CapturedRequest.TracerHeader.allCases))
+        for (name, field) in read {
+            for spelled in [name, name.lowercased(), name.uppercased()] { #expect(which(spelled) == field, "\(spelled)") }
+        }
+        for other in ["Host", "Content-Type", "Content-Length", "X-Datadog-Trace-Count", "Datadog-Container-ID",
+                      "Datadog-Meta-Lang-Interpreter", "Datadog-Meta-Lang-Versio", "Datadog-Meta-Lang-Versions", ""] {
+            #expect(which(other) == nil, "\(other)")
+        }
+    }
+
     /// The lowercase-target compare agrees with the general one on every pair of bytes at one place.
     @Test func equalsIgnoringCaseAgreesWithTheGeneralCompare() {
         let target: StaticString = "a-z0_"
