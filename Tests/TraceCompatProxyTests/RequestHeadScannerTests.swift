@@ -20,6 +20,16 @@ import Testing
         #expect(h.http11 && h.framing == .contentLength(3283) && h.flags == [.keepAlive])
     }
 
+    /// tchar (RFC 9110 §5.6.2), byte by byte against the grammar's own list: the bitmap is
+    /// exactly the 77 bytes `!#$%&'*+-.^_`|~`, DIGIT and ALPHA, and no byte from 0x80 up.
+    @Test func tokenBytesAreExactlyTheRFCsTchars() {
+        let tchars = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+        #expect(tchars.count == 77)
+        for b in UInt8.min...UInt8.max {
+            #expect(HTTPHeadSyntax.isToken(b) == tchars.contains(b), "byte \(b)")
+        }
+    }
+
     @Test func flagsSayWhatForwardingMustDo() {
         #expect(Self.head("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n")?.flags == [.keepAlive, .expectsContinue])
         #expect(Self.head("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?.flags == [.hopByHop])

@@ -13,15 +13,17 @@ enum HTTPHeadSyntax {
     static let sp: UInt8 = 0x20
     static let htab: UInt8 = 0x09
 
-    /// tchar (RFC 9110 §5.6.2): `!#$%&'*+-.^_`|~`, digits and letters.
-    private static let tokenTable: [Bool] = (0..<256).map { b in
-        switch UInt8(b) {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"): return true
-        default: return Array("!#$%&'*+-.^_`|~".utf8).contains(UInt8(b))
-        }
+    /// tchar (RFC 9110 §5.6.2): `!#$%&'*+-.^_`|~`, digits and letters, as a bitmap of the 128
+    /// ASCII bytes in two words (no other byte is a tchar). Constants in the function, not a
+    /// table: a `static let` array is a lazily initialised global whose accessor calls
+    /// `swift_once`, and it ran for every byte of every field name, ~300 calls per request on the
+    /// event loop (the head scan) and again on the analysis thread (`forEachField`).
+    @inline(__always) static func isToken(_ b: UInt8) -> Bool {
+        let low: UInt64 = 0x03FF_6CFA_0000_0000   // 0x00-0x3F: ! # $ % & ' * + - . 0-9
+        let high: UInt64 = 0x57FF_FFFF_C7FF_FFFE  // 0x40-0x7F: A-Z ^ _ ` a-z | ~
+        let word = b < 64 ? low : b < 128 ? high : 0
+        return (word >> UInt64(b & 63)) & 1 != 0
     }
-
-    @inline(__always) static func isToken(_ b: UInt8) -> Bool { tokenTable[Int(b)] }
 
     /// field-vchar / SP / HTAB (RFC 9110 §5.5): VCHAR, obs-text (0x80-0xFF), SP, HTAB.
     @inline(__always) static func isFieldValueByte(_ b: UInt8) -> Bool {
