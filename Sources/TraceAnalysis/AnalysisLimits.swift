@@ -1,11 +1,15 @@
 /// Every bound of the analysis itself, in one place, each with the reason for its value (the
 /// report's bounds, groups and apps, are `ReportLimits` in CompatReport).
 public enum AnalysisLimits {
-    /// How often an analysis thread hands its tables to the store at most (nanoseconds). 250 ms:
-    /// a live report at most a quarter of a second behind, and one store lock per thread four
-    /// times a second instead of once per payload; `ReportStore.snapshot()` forces a hand-over
-    /// anyway, so a flush or an admin route never misses what the threads hold.
-    public static let handOverInterval: UInt64 = 250_000_000
+    /// How often an analysis thread hands its tables to the store at most (nanoseconds). 1 s:
+    /// every reader of the report (the flush, the admin routes and `/metrics`, shutdown) goes
+    /// through `ReportStore.snapshot()`, which asks each thread to hand over first, so the
+    /// interval only bounds how far behind a snapshot taken while a thread is busy can be. A
+    /// hand-over costs about as much as analysing twenty small payloads (~1 M instructions for a
+    /// small-payload app with its canary profile, the tables then grown again): at 1,000
+    /// payloads/s, 250 ms made it ~3.1 k instructions per payload (7%), 1 s ~1 k
+    /// (`Benchmarks/RESULTS.md`, "A hand-over a second").
+    public static let handOverInterval: UInt64 = 1_000_000_000
     /// Bytes of a resource read by the normaliser (`ResourceShape`). 4 KiB: SQL longer than that
     /// is grouped by its first 4 KiB, and a hostile 1 MB resource costs no more than this.
     public static let resourceBytesRead = 4096

@@ -35,7 +35,8 @@ public struct AnalysisPayload: Sendable {
 /// Our side: one captured request through the `Analyzer` (decode, rules, findings folded), and
 /// every `handOverEvery`-th time the hand-over to the store, so that its cost is in the count
 /// without depending on the clock (callgrind runs ~50× slower, which would multiply time-based
-/// hand-overs). 250: what a thread analysing 1,000 payloads/s does with its 250 ms interval.
+/// hand-overs). 1,000: what a thread analysing 1,000 payloads/s does with its one-second interval
+/// (`AnalysisLimits.handOverInterval`).
 @inline(never)
 public func analyseOurs(_ analyzer: Analyzer, _ request: CapturedRequest, iteration: Int) -> Int {
     let ok = analyzer.analyze(request).decodeError == nil
@@ -44,7 +45,7 @@ public func analyseOurs(_ analyzer: Analyzer, _ request: CapturedRequest, iterat
 }
 
 /// Payloads between two hand-overs in the benchmark (see `analyseOurs`).
-public let handOverEvery = 250
+public let handOverEvery = 1_000
 
 /// An analyzer that hands over only when `analyseOurs` (or a snapshot) says so.
 public func benchmarkAnalyzer(_ store: ReportStore) -> Analyzer {

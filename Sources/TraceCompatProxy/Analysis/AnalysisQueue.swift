@@ -7,7 +7,7 @@ import Glibc
 
 /// The one seam between forwarding and analysis: a bounded queue drained by dedicated threads,
 /// each with its own `Analyzer`, which folds what it finds into tables of its own and hands them
-/// to the shared `ReportStore` in batches (every 250 ms, on every `snapshot()`, and when the
+/// to the shared `ReportStore` in batches (every second, on every `snapshot()`, and when the
 /// thread stops).
 ///
 /// `offer` never blocks: when the queue is full the work is refused and the caller counts it as

@@ -15,7 +15,7 @@ public enum AnalysisQueueLimits {
     /// thread's CPU per payload fell with the linger: 38-46 µs waking per payload, 26-32 µs at
     /// 5 ms, 18-21 µs at 20 ms, 16-17 µs at 50 ms (a thread that starts on cold caches pays it
     /// once per batch, not per payload). What it delays is analysis, never forwarding: the
-    /// report is handed over every 250 ms anyway (`AnalysisLimits.handOverInterval`), and
+    /// report is handed over every second anyway (`AnalysisLimits.handOverInterval`), and
     /// `waitUntilIdle` and `drain` end a linger at once. A linger that finds nothing parks the
     /// thread (an untimed wait, woken by the next offer), so an idle proxy does not poll.
     public static let lingerNanoseconds: UInt64 = 50_000_000
