@@ -46,6 +46,7 @@ struct AnalysisState: FindingSink, MessageSink {
     /// Everything folded since the last hand-over as one batch (nil when nothing), and a fresh start.
     mutating func takeBatch() -> Report? {
         lastHandOver = Self.monotonicNanoseconds()
+        endAppRun()
         foldRequestTallies()
         foldEndpointTally()
         if tracePayloads.v04 > 0 { pending.traffic.tracePayloads[TraceFormat.v04.rawValue, default: 0] += tracePayloads.v04 }
@@ -56,7 +57,6 @@ struct AnalysisState: FindingSink, MessageSink {
         }
         appSlots.removeAll()
         apps.removeAll(keepingCapacity: true)
-        lastApp.slot = -1
         if let canaryApps = canary.take() { pending.canary = canaryApps }
         guard pending != Report() || !table.isEmpty || !internalTable.isEmpty else { return nil }
         var batch = pending
@@ -272,7 +272,7 @@ struct AnalysisState: FindingSink, MessageSink {
         defer { swap(&decoder, &self.decoder); swap(&walk, &self.walk) }
         let remembering = format == .v05 && body.count >= AnalysisLimits.rememberedFromBytes
         walk.beginPayload(profiling: canaryMajor != nil, remembering: remembering)
-        lastApp.slot = -1
+        endAppRun()
         hashes.begin(addresses: remembering)
         do {
             summary = try decoder.visit(body, format: format, entries: &walk) { span, walk in
@@ -288,7 +288,9 @@ struct AnalysisState: FindingSink, MessageSink {
                     judge(span, walk: &walk, fallback: at)
             }
             traceEnded()
+            endAppRun()
         } catch {
+            endAppRun()
             traceDecodeFailed(error, request, format: format, endpoint: endpoint, at: at)
             return
         }
@@ -410,17 +412,11 @@ struct AnalysisState: FindingSink, MessageSink {
         let service = span.service
         let appName = walk.baseService.isEmpty ? service : walk.baseService
         // The previous span's app, when this one's name has the same bytes (a payload has one app
-        // or a few, its spans in runs): no hash of the name and no lookup per span.
-        if lastApp.slot < 0 || !Self.sameBytes(appName, lastApp.name) {
-            let h = hashes.hash(appName)
-            lastApp = (appName, h, appSlot(appName, hash: h))
-        }
+        // or a few, its spans in runs): no hash of the name, no lookup and no write to `apps`
+        // per span (the run's spans are added to the app's when the run ends, `endAppRun`).
+        if lastApp.slot < 0 || !Self.sameBytes(appName, lastApp.name) { startAppRun(appName) }
+        lastApp.spans &+= 1
         let slot = lastApp.slot
-        apps[slot].spans += 1
-        if !apps[slot].inPayload {
-            apps[slot].inPayload = true
-            payloadApps.append(slot)
-        }
         // The app's slot, not a copy of it: copying `App` retains its name on every span.
         current = Current(app: slot, service: service, time: span.start > 0 ? ReportTime(nanoseconds: span.start) : fallback,
                           traceID: span.traceID, spanID: span.spanID,
@@ -493,9 +489,32 @@ struct AnalysisState: FindingSink, MessageSink {
         var serviceHash: UInt64?
     }
 
-    /// The last span's app name (a view into the current payload), its hash and slot; slot -1
-    /// when none (at each payload's start: views into the previous body are no longer valid).
-    var lastApp = (name: ByteView.empty, hash: UInt64(0), slot: -1)
+    /// The last span's app name (a view into the current payload), its hash and slot, and the
+    /// spans of the current run of spans of that app not yet added to `apps`; slot -1 when none
+    /// (at each payload's start: views into the previous body are no longer valid).
+    var lastApp = (name: ByteView.empty, hash: UInt64(0), slot: -1, spans: 0)
+
+    /// A span of another app than the previous span's (cold): the run before it ends, the app's
+    /// slot is looked up (and counted in the payload's apps when it is its first span there).
+    @inline(never)
+    mutating func startAppRun(_ appName: ByteView) {
+        endAppRun()
+        let h = hashes.hash(appName)
+        let slot = appSlot(appName, hash: h)
+        if !apps[slot].inPayload {
+            apps[slot].inPayload = true
+            payloadApps.append(slot)
+        }
+        lastApp = (appName, h, slot, 0)
+    }
+
+    /// Adds the current run's spans to its app (when a run ends, at the payload's end, decoded or
+    /// not, and before a hand-over), and starts none.
+    mutating func endAppRun() {
+        if lastApp.slot >= 0 && lastApp.spans > 0 { apps[lastApp.slot].spans += lastApp.spans }
+        lastApp.slot = -1
+        lastApp.spans = 0
+    }
 
     /// Whether `a` and `b` hold the same bytes: up to 16 in two overlapping loads each, inlined
     /// (app names are short), longer ones through `ByteView.equals`.
