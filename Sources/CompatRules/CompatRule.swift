@@ -59,7 +59,8 @@ public protocol CompatRule {
     /// key alone, which the analyzer caches per key, so that `judgeMetric` is called only for
     /// the keys some rule wants.
     static func wantsMetric(key: ByteView) -> Bool
-    /// Judges one wanted `metrics` entry, in the analyzer's one metrics walk.
+    /// Judges one `metrics` entry whose key this rule's `wantsMetric` accepted (the analyzer asks
+    /// a rule only about those: `Rules.metricRules`), in the analyzer's one metrics walk.
     static func judgeMetric<S: FindingSink>(key: ByteView, number: SpanMetrics.Number, span: SpanFacts, into sink: inout S)
     /// Judges one `meta_struct` entry (rules reading `.metaStruct`; v0.4 only).
     static func judgeStructTag<S: FindingSink>(key: ByteView, encoded: ByteView, span: SpanFacts, into sink: inout S)

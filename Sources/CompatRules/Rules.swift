@@ -76,10 +76,18 @@ public enum Rules {
 
     /// True when a registered rule wants metrics key `key`.
     @inlinable
-    public static func wantsMetric(key: ByteView) -> Bool {
+    public static func wantsMetric(key: ByteView) -> Bool { metricRules(key: key) != 0 }
+
+    /// The registered rules that want metrics key `key` (`CompatRule.wantsMetric`), one bit per
+    /// rule at its place in the registry (`visitAll`'s order); 0 when none does. A function of
+    /// the key alone: the analyzer keeps it per key and passes it to `judgeMetric`, which asks
+    /// only those rules, so a rule's `judgeMetric` never tests its key again on every span (it
+    /// did: V4-TAG-NUMERIC's tracer-key lists were run twice per user metric).
+    @inlinable
+    public static func metricRules(key: ByteView) -> UInt32 {
         var v = WantsMetric(key: key), none = NoSink()
         visitAll(&v, &none)
-        return v.wanted
+        return v.rules
     }
 
     @inlinable @inline(__always)
@@ -88,9 +96,11 @@ public enum Rules {
         visitAll(&v, &sink)
     }
 
+    /// Asks the rules of `rules` (`metricRules(key:)` of `key`) about one metrics entry.
     @inlinable @inline(__always)
-    public static func judgeMetric<S: FindingSink>(key: ByteView, number: SpanMetrics.Number, span: SpanFacts, into sink: inout S) {
-        var v = JudgeMetric<S>(key: key, number: number, span: span)
+    public static func judgeMetric<S: FindingSink>(key: ByteView, number: SpanMetrics.Number, span: SpanFacts, rules: UInt32,
+                                                   into sink: inout S) {
+        var v = JudgeMetric<S>(key: key, number: number, span: span, rules: rules)
         visitAll(&v, &sink)
     }
 
@@ -167,11 +177,14 @@ public enum Rules {
 
     @usableFromInline struct WantsMetric: RuleVisitor {
         @usableFromInline let key: ByteView
-        @usableFromInline var wanted = false
+        @usableFromInline var rules: UInt32 = 0
+        /// The visited rule's place in the registry (a constant once `visitAll` is inlined).
+        @usableFromInline var place: UInt32 = 0
         @inlinable init(key: ByteView) { self.key = key }
         @inlinable @inline(__always)
         mutating func visit<R: CompatRule>(_ rule: R.Type, _ sink: inout NoSink) {
-            if !wanted && R.spanReads.contains(.metrics) && R.wantsMetric(key: key) { wanted = true }
+            if R.spanReads.contains(.metrics) && R.wantsMetric(key: key) { rules |= 1 << place }
+            place += 1
         }
     }
 
@@ -183,11 +196,15 @@ public enum Rules {
     }
 
     @usableFromInline struct JudgeMetric<S: FindingSink>: RuleVisitor {
-        @usableFromInline let key: ByteView, number: SpanMetrics.Number, span: SpanFacts
-        @inlinable init(key: ByteView, number: SpanMetrics.Number, span: SpanFacts) { self.key = key; self.number = number; self.span = span }
+        @usableFromInline let key: ByteView, number: SpanMetrics.Number, span: SpanFacts, rules: UInt32
+        @usableFromInline var place: UInt32 = 0
+        @inlinable init(key: ByteView, number: SpanMetrics.Number, span: SpanFacts, rules: UInt32) {
+            self.key = key; self.number = number; self.span = span; self.rules = rules
+        }
         @inlinable @inline(__always)
         mutating func visit<R: CompatRule>(_ rule: R.Type, _ sink: inout S) {
-            if R.spanReads.contains(.metrics) { R.judgeMetric(key: key, number: number, span: span, into: &sink) }
+            if R.spanReads.contains(.metrics) && rules & (1 << place) != 0 { R.judgeMetric(key: key, number: number, span: span, into: &sink) }
+            place += 1
         }
     }
 

@@ -33,9 +33,25 @@ public enum V4DjangoMinimalRule: CompatRule {
     @inlinable public static var spanReads: SpanReads { [.component] }
 
     /// One finding per (kind, service, normalised resource); database spans and their possible
-    /// driver twins are noted for `traceEnded`.
-    @inlinable
+    /// driver twins are noted for `traceEnded`. Inlined: the test of whether the span can be
+    /// either (`mayMatch`); the rest out of line, for the spans that pass it.
+    @inlinable @inline(__always)
     public static func judge<S: FindingSink>(_ facts: SpanFacts, into sink: inout S) {
+        if mayMatch(name: facts.name, component: facts.component) { judgeCandidate(facts, into: &sink) }
+    }
+
+    /// False when a span is neither of the kinds (`kind`) nor a driver twin (`isDriverTwin`),
+    /// by lengths alone: both need a component, except the cache and template spans named by
+    /// their name.
+    @inlinable @inline(__always)
+    static func mayMatch(name: ByteView, component: ByteView) -> Bool {
+        !component.isEmpty || name.count == ("django.cache" as StaticString).utf8CodeUnitCount
+            || name.count == ("django.template.render" as StaticString).utf8CodeUnitCount
+    }
+
+    /// `judge` of a span that passed `mayMatch` (out of line).
+    @inlinable @inline(never)
+    static func judgeCandidate<S: FindingSink>(_ facts: SpanFacts, into sink: inout S) {
         let span = facts
         if let kind = kind(name: span.name, type: span.type, component: facts.component) {
             let slot = sink.record(id, kind: kind.code,

@@ -19,11 +19,19 @@ public enum V4RemovedAPIRule: CompatRule {
     public static let summaryDetail = SummaryDetail.names
     @inlinable public static var spanReads: SpanReads { [.errorType, .errorMessage] }
 
-    /// Failed spans whose error names a removed API, per (service, operation, resource, error type).
-    @inlinable
+    /// Failed spans whose error names a removed API, per (service, operation, resource, error
+    /// type). The test for an error with a message inlined, the rest out of line (asked on every
+    /// span, few have an error).
+    @inlinable @inline(__always)
     public static func judge<S: FindingSink>(_ facts: SpanFacts, into sink: inout S) {
+        if (facts.error != 0 || !facts.errorType.isEmpty) && !facts.errorMessage.isEmpty { judgeFailed(facts, into: &sink) }
+    }
+
+    /// `judge` of a span with an error and an error message (out of line).
+    @inlinable @inline(never)
+    static func judgeFailed<S: FindingSink>(_ facts: SpanFacts, into sink: inout S) {
         let errorType = facts.errorType, message = facts.errorMessage
-        guard facts.error != 0 || !errorType.isEmpty, isCandidateErrorType(errorType), !message.isEmpty,
+        guard isCandidateErrorType(errorType),
               let api = removedAPI(inMessage: message.string) else { return }
         sink.record(id, kind: 0, operation: facts.name, resource: facts.resource, key: errorType,
                     texts: { _ in FindingTexts(key: api, kind: errorType.string, evidence: "error.message: " + ValueExcerpt.of(message.string)) },

@@ -21,9 +21,9 @@ public enum V4TagNumericRule: CompatRule {
     public static func wantsMetric(key: ByteView) -> Bool { judge(key: key) }
 
     /// Once per (service, key): no operation or resource in the group, the samples name the spans.
+    /// Asked only about keys `wantsMetric` accepted (user keys), so the key is not tested again.
     @inlinable
     public static func judgeMetric<S: FindingSink>(key: ByteView, number: SpanMetrics.Number, span: SpanFacts, into sink: inout S) {
-        guard judge(key: key) else { return }
         sink.record(id, kind: 0, operation: .empty, resource: .empty, key: key,
                     texts: { _ in FindingTexts() },
                     sample: { SampleTexts(valueType: number.isInteger ? "int" : "float", excerpt: numberText(number.value),

@@ -44,13 +44,22 @@ public enum V4TagReprRule: CompatRule {
         return match.kind.code << 2 | match.confidence.code
     }
 
-    /// One finding per (service, operation, resource, key, value kind), the value's excerpt in the samples.
-    @inlinable
+    /// One finding per (service, operation, resource, key, value kind), the value's excerpt in the
+    /// samples. The test for flagged entries inlined, their records not: asked on every span, it
+    /// finds some on few (and the rule's id, a lazily made global, is read only then).
+    @inlinable @inline(__always)
     public static func judge<S: FindingSink>(_ span: SpanFacts, into sink: inout S) {
-        for f in span.flagged where f.rule == id {
+        if !span.flagged.isEmpty { judgeFlagged(span, into: &sink) }
+    }
+
+    /// `judge` of a span with flagged entries (out of line).
+    @inlinable @inline(never)
+    static func judgeFlagged<S: FindingSink>(_ span: SpanFacts, into sink: inout S) {
+        let me = id
+        for f in span.flagged where f.rule == me {
             let kind = PythonRepr.Kind(code: f.code >> 2)
             let confidence = Confidence(code: f.code & 3)
-            sink.record(id, kind: f.code >> 2, operation: span.name, resource: span.resource, key: f.key,
+            sink.record(me, kind: f.code >> 2, operation: span.name, resource: span.resource, key: f.key,
                         texts: { _ in FindingTexts(kind: kind.rawValue, confidence: confidence, fix: fix(for: kind)) },
                         sample: { SampleTexts(valueType: kind.rawValue, excerpt: f.value.string) })
         }

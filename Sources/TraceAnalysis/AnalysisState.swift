@@ -46,6 +46,7 @@ struct AnalysisState: FindingSink, MessageSink {
     /// Everything folded since the last hand-over as one batch (nil when nothing), and a fresh start.
     mutating func takeBatch() -> Report? {
         lastHandOver = Self.monotonicNanoseconds()
+        endAppRun()
         foldRequestTallies()
         foldEndpointTally()
         if tracePayloads.v04 > 0 { pending.traffic.tracePayloads[TraceFormat.v04.rawValue, default: 0] += tracePayloads.v04 }
@@ -271,6 +272,7 @@ struct AnalysisState: FindingSink, MessageSink {
         defer { swap(&decoder, &self.decoder); swap(&walk, &self.walk) }
         let remembering = format == .v05 && body.count >= AnalysisLimits.rememberedFromBytes
         walk.beginPayload(profiling: canaryMajor != nil, remembering: remembering)
+        endAppRun()
         hashes.begin(addresses: remembering)
         do {
             summary = try decoder.visit(body, format: format, entries: &walk) { span, walk in
@@ -286,7 +288,9 @@ struct AnalysisState: FindingSink, MessageSink {
                     judge(span, walk: &walk, fallback: at)
             }
             traceEnded()
+            endAppRun()
         } catch {
+            endAppRun()
             traceDecodeFailed(error, request, format: format, endpoint: endpoint, at: at)
             return
         }
@@ -407,15 +411,16 @@ struct AnalysisState: FindingSink, MessageSink {
     mutating func judge(_ span: borrowing SpanView, walk: inout SpanWalk, fallback: ReportTime) {
         let service = span.service
         let appName = walk.baseService.isEmpty ? service : walk.baseService
-        let slot = appSlot(appName, hash: hashes.hash(appName))
-        apps[slot].spans += 1
-        if !apps[slot].inPayload {
-            apps[slot].inPayload = true
-            payloadApps.append(slot)
-        }
+        // The previous span's app, when this one's name has the same bytes (a payload has one app
+        // or a few, its spans in runs): no hash of the name, no lookup and no write to `apps`
+        // per span (the run's spans are added to the app's when the run ends, `endAppRun`).
+        if lastApp.slot < 0 || !Self.sameBytes(appName, lastApp.name) { startAppRun(appName) }
+        lastApp.spans &+= 1
+        let slot = lastApp.slot
         // The app's slot, not a copy of it: copying `App` retains its name on every span.
         current = Current(app: slot, service: service, time: span.start > 0 ? ReportTime(nanoseconds: span.start) : fallback,
-                          traceID: span.traceID, spanID: span.spanID)
+                          traceID: span.traceID, spanID: span.spanID,
+                          serviceHash: walk.baseService.isEmpty ? lastApp.hash : nil)
         var f = SpanFacts(span)
         f.component = walk.component
         f.errorType = walk.errorType
@@ -444,7 +449,7 @@ struct AnalysisState: FindingSink, MessageSink {
                         wanted: [SpanWalk.WantedMetric]) {
         let reads = Self.spanReads
         if reads.contains(.metrics), !wanted.isEmpty {
-            for m in wanted { Rules.judgeMetric(key: m.key, number: m.number, span: f, into: &self) }
+            for m in wanted { Rules.judgeMetric(key: m.key, number: m.number, span: f, rules: m.rules, into: &self) }
         }
         if let majorHash = canaryMajor?.hash {
             // The names are read (retained) only for a profile that is not the previous span's.
@@ -479,6 +484,56 @@ struct AnalysisState: FindingSink, MessageSink {
         var time = ReportTime(milliseconds: 0)
         var traceID: UInt64 = 0
         var spanID: UInt64 = 0
+        /// `byteHash(service)` when the service is the app's name (no `_dd.base_service`): the
+        /// app's hash, worked out already; nil when `record` must hash the service.
+        var serviceHash: UInt64?
+    }
+
+    /// The last span's app name (a view into the current payload), its hash and slot, and the
+    /// spans of the current run of spans of that app not yet added to `apps`; slot -1 when none
+    /// (at each payload's start: views into the previous body are no longer valid).
+    var lastApp = (name: ByteView.empty, hash: UInt64(0), slot: -1, spans: 0)
+
+    /// A span of another app than the previous span's (cold): the run before it ends, the app's
+    /// slot is looked up (and counted in the payload's apps when it is its first span there).
+    @inline(never)
+    mutating func startAppRun(_ appName: ByteView) {
+        endAppRun()
+        let h = hashes.hash(appName)
+        let slot = appSlot(appName, hash: h)
+        if !apps[slot].inPayload {
+            apps[slot].inPayload = true
+            payloadApps.append(slot)
+        }
+        lastApp = (appName, h, slot, 0)
+    }
+
+    /// Adds the current run's spans to its app (when a run ends, at the payload's end, decoded or
+    /// not, and before a hand-over), and starts none.
+    mutating func endAppRun() {
+        if lastApp.slot >= 0 && lastApp.spans > 0 { apps[lastApp.slot].spans += lastApp.spans }
+        lastApp.slot = -1
+        lastApp.spans = 0
+    }
+
+    /// Whether `a` and `b` hold the same bytes: up to 16 in two overlapping loads each, inlined
+    /// (app names are short), longer ones through `ByteView.equals`.
+    @inline(__always)
+    static func sameBytes(_ a: ByteView, _ b: ByteView) -> Bool {
+        let n = a.count
+        guard n == b.count else { return false }
+        let p = a.base, q = b.base
+        if n >= 8 {
+            if n > 16 { return a.equals(b) }
+            return p.loadUnaligned(fromByteOffset: 0, as: UInt64.self) == q.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+                && p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == q.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        }
+        if n >= 4 {
+            return p.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == q.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
+                && p.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self) == q.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+        }
+        // 0 to 3 bytes: the first, middle and last are all of them.
+        return n == 0 || (p[0] == q[0] && p[n / 2] == q[n / 2] && p[n - 1] == q[n - 1])
     }
 
     var traceNotes: [TraceNote] { notes }
@@ -527,7 +582,7 @@ struct AnalysisState: FindingSink, MessageSink {
                          texts: (FindingStrings) -> FindingTexts, sample: () -> SampleTexts) -> Int {
         let c = current, redact = store.redact
         let rh = resource.isEmpty ? 0 : shapeHash(resource)
-        let k = FindingTable.Key(rule: rule.code, kind: kind, app: apps[c.app].hash, service: hashes.hash(c.service),
+        let k = FindingTable.Key(rule: rule.code, kind: kind, app: apps[c.app].hash, service: c.serviceHash ?? hashes.hash(c.service),
                                  operation: hashes.hash(operation), resource: rh, key: hashes.hash(key))
         if let slot = table.count(k, first: c.time, last: c.time, sample: { Self.sample(sample(), c, redact: redact) }) { return slot }
         return recordNewGroup(rule, k, operation: operation, resource: resource, key: key, texts: texts, sample: sample)

@@ -104,11 +104,11 @@ struct CanaryAccumulator {
             return totals
         }
     }
+    /// A profile's traces; its spans are its operations' (summed in `take`: one count less per span).
     struct Profile {
         var app: String
         var major: String
         var traces = 0
-        var spans = 0
         var lastTrace = -1
         /// Operations of this profile (bounded by `CanaryLimits.operations`), and its "other" one.
         var operations = 0
@@ -146,7 +146,6 @@ struct CanaryAccumulator {
                       metaKeys meta: KeySignature, metricKeys metrics: KeySignature, strings: inout StringCache) {
         let component = span.component
         if profiles[p].lastTrace != trace { profiles[p].traces += 1; profiles[p].lastTrace = trace }
-        profiles[p].spans += 1
         let service = span.service, name = span.name, type = span.type
         var oh = hashMix(ph ^ shortHash(service))
         oh = hashMix(oh ^ shortHash(name))
@@ -199,8 +198,9 @@ struct CanaryAccumulator {
     mutating func take() -> [String: CanaryApp]? {
         last = nil
         guard !profiles.isEmpty else { return nil }
-        var folded = profiles.map { CanaryProfile(traces: $0.traces, spans: $0.spans) }
+        var folded = profiles.map { CanaryProfile(traces: $0.traces, spans: 0) }
         for (p, var o) in operations {
+            folded[p].spans += o.op.spans
             for (k, n) in o.meta.totals() where n > 0 { o.op.meta[k, default: 0] += n }
             for (k, n) in o.metrics.totals() where n > 0 { o.op.metrics[k, default: 0] += n }
             folded[p].operations.append(o.op)

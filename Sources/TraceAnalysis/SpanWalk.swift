@@ -41,7 +41,8 @@ struct SpanWalk: SpanEntryVisitor {
     /// The metrics entries a rule wants (`CompatRule.wantsMetric`), in payload order.
     var wantedMetrics: [WantedMetric] = []
 
-    /// Per metrics key (`shortHash`): 1 when a rule wants it (`CompatRule.wantsMetric`), 2 when none does.
+    /// Per metrics key (`shortHash`): the rules that want it (`Rules.metricRules`) plus one, so
+    /// 1 when none does.
     /// Made at the first metric: the analyzer takes its walk out for each payload in exchange
     /// for an empty one, which must cost no allocation.
     var metricVerdicts: HashIndex?
@@ -53,14 +54,16 @@ struct SpanWalk: SpanEntryVisitor {
     struct WantedMetric {
         var key: ByteView
         var number: SpanMetrics.Number
+        /// The rules that want its key (`Rules.metricRules`), the only ones asked about it.
+        var rules: UInt32
     }
 
-    /// What a string is as a key: which fact (`Fact`), its `shortHash`, and whether a rule wants
-    /// it as a metrics key (0: not asked yet, 1: wanted, 2: not).
+    /// What a string is as a key: which fact (`Fact`), its `shortHash`, and which rules want it
+    /// as a metrics key (0: not asked yet, else `Rules.metricRules` plus one).
     struct TableKey {
         var generation: UInt32 = 0
         var fact = Fact.none
-        var metric: UInt8 = 0
+        var metric: UInt64 = 0
         var hash: UInt64 = 0
     }
 
@@ -121,8 +124,8 @@ struct SpanWalk: SpanEntryVisitor {
         guard Self.reads.contains(.metrics) else { return }
         // Whether a rule wants the key, cached per key (`CompatRule.wantsMetric` depends on the
         // key alone, and the same few dozen keys repeat on every span).
-        let wanted = metricVerdicts?[h] ?? metricVerdict(key, hash: h)
-        if wanted == 1 { wantedMetrics.append(WantedMetric(key: key, number: number)) }
+        let verdict = metricVerdicts?[h] ?? metricVerdict(key, hash: h)
+        if verdict > 1 { wantedMetrics.append(WantedMetric(key: key, number: number, rules: UInt32(truncatingIfNeeded: verdict - 1))) }
     }
 
     @inline(__always)
@@ -131,8 +134,8 @@ struct SpanWalk: SpanEntryVisitor {
         let k = tableKey(key, table)
         if profiling { metricKeys.add(hash: k.hash) }
         guard Self.reads.contains(.metrics) else { return }
-        let wanted = k.metric != 0 ? Int(k.metric) : tableMetricVerdict(key, table, hash: k.hash)
-        if wanted == 1 { wantedMetrics.append(WantedMetric(key: table[key], number: number)) }
+        let verdict = k.metric != 0 ? Int(k.metric) : tableMetricVerdict(key, table, hash: k.hash)
+        if verdict > 1 { wantedMetrics.append(WantedMetric(key: table[key], number: number, rules: UInt32(truncatingIfNeeded: verdict - 1))) }
     }
 
     // MARK: - Facts
@@ -197,19 +200,19 @@ struct SpanWalk: SpanEntryVisitor {
         return key
     }
 
-    /// Whether a rule wants metrics key table string `i` (cold: once per payload and key).
+    /// Which rules want metrics key table string `i`, plus one (cold: once per payload and key).
     @inline(never)
     mutating func tableMetricVerdict(_ i: Int, _ table: UnsafeBufferPointer<ByteView>, hash: UInt64) -> Int {
-        let wanted = metricVerdicts?[hash] ?? metricVerdict(table[i], hash: hash)
-        if i < tableKeys.count, tableKeys[i].generation == generation { tableKeys[i].metric = UInt8(wanted) }
-        return wanted
+        let verdict = metricVerdicts?[hash] ?? metricVerdict(table[i], hash: hash)
+        if i < tableKeys.count, tableKeys[i].generation == generation { tableKeys[i].metric = UInt64(verdict) }
+        return verdict
     }
 
-    /// Whether a rule wants metrics key `key` (hash `hash`), 1 or 2, asked once per key and
-    /// remembered in `metricVerdicts` (cold: the same few dozen keys repeat on every span).
+    /// Which rules want metrics key `key` (hash `hash`), `Rules.metricRules` plus one, asked once
+    /// per key and remembered in `metricVerdicts` (cold: the same few dozen keys repeat on every span).
     @inline(never)
     mutating func metricVerdict(_ key: ByteView, hash: UInt64) -> Int {
-        let wanted = Rules.wantsMetric(key: key) ? 1 : 2
+        let wanted = Int(Rules.metricRules(key: key)) + 1
         var verdicts = metricVerdicts ?? HashIndex(capacity: 256)
         metricVerdicts = nil  // one reference while it is changed
         if verdicts.count >= AnalysisLimits.metricVerdictsCached { verdicts.removeAll() }

@@ -1,5 +1,6 @@
 import CompatRules
 import Foundation
+import MessagePack
 import Testing
 
 /// What a message rule recorded, per call: the rule alone, without the analyzer (its tests and
@@ -182,6 +183,18 @@ struct RecordingMessages: MessageSink {
             if i > 0 { #expect(ids[i - 1] < id) }
         }
         #expect(RuleID(rawValue: "V4-NOT-A-RULE") == nil)
+    }
+
+    /// `Rules.metricRules` gives each rule one bit of a `UInt32` at its place in the registry, and
+    /// `judgeMetric` asks only those rules: a user key sets V4-TAG-NUMERIC's bit alone, a key
+    /// ddtrace writes none (the rule's `judgeMetric` no longer tests the key itself).
+    @Test func metricKeysAreAskedOfTheRulesThatWantThem() {
+        #expect(Rules.all.count <= 32, "one bit per rule in Rules.metricRules")
+        let place = UInt32(Rules.ids.firstIndex(of: .tagNumeric)!)
+        #expect(withView("retry.count") { Rules.metricRules(key: $0) } == 1 << place)
+        for tracer in ["_sampling_priority_v1", "process_id", "db.row_count", "_dd.measured"] {
+            #expect(withView(tracer) { Rules.metricRules(key: $0) } == 0, "\(tracer)")
+        }
     }
 
     @Test func reportsNamingAnUnknownRuleAreRefused() throws {
