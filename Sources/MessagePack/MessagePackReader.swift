@@ -459,6 +459,13 @@ public struct MessagePackReader {
     /// The entry count of a map; key, value, key, value… follow.
     @inlinable @inline(__always)
     public mutating func readMapHeader() throws(MessagePackError) -> Int {
+        if let count = readFixContainerFast(0x80, perElement: 2) { return count }
+        return try readMapHeaderSlow()
+    }
+
+    /// Any map header, checked; out of line so that the fixmap path stays small where it is inlined.
+    @inlinable
+    mutating func readMapHeaderSlow() throws(MessagePackError) -> Int {
         let start = offset
         let b = try peekByte()
         let count: Int, header: Int
