@@ -240,22 +240,28 @@ public struct MessagePackReader {
         return ByteView(UnsafeRawBufferPointer(start: bytes.baseAddress! + (start + headerSize), count: length))
     }
 
+    /// The body's offset and length of the fixstr or str8 whose header byte is at `at` (`at < end`,
+    /// `end` the end of the input), or nil for any other header: the one header test of the
+    /// fast loops that take these strings by the run (`skipStringLikes`, the trace decoder's span
+    /// and map readers, the walks of validated maps). The body may run past `end`, and its length
+    /// is not held against `limits`: the callers compare where it ends with `end`, and run only
+    /// with a length limit of at least 255.
+    @inlinable @inline(__always)
+    public static func shortStringHeader(_ base: UnsafeRawPointer, _ at: Int, _ end: Int) -> (body: Int, length: Int)? {
+        let b = base.load(fromByteOffset: at, as: UInt8.self)
+        if b &- 0xa0 < 0x20 { return (at &+ 1, Int(b &- 0xa0)) }
+        if b == 0xd9, at &+ 1 < end { return (at &+ 2, Int(base.load(fromByteOffset: at &+ 1, as: UInt8.self))) }
+        return nil
+    }
+
     /// The body's offset and length of a fixstr or str8 (up to 255 bytes: tag values such as SQL,
     /// URLs and runtime ids) at `start` that lies whole in the input and within the limits; nil for
     /// anything else. Reads nothing outside the buffer and moves nothing: the callers' fast paths.
     @inlinable @inline(__always)
     func shortStringAt(_ start: Int) -> (body: Int, length: Int)? {
-        guard start < bytes.count else { return nil }
-        let b = byte(at: start)
-        let length: Int, body: Int
-        if b & 0xe0 == 0xa0 {
-            length = Int(b & 0x1f); body = start &+ 1
-        } else if b == 0xd9, start &+ 1 < bytes.count {
-            length = Int(byte(at: start &+ 1)); body = start &+ 2
-        } else {
-            return nil
-        }
-        guard body &+ length <= bytes.count, length <= limits.maxByteLength else { return nil }
+        guard start < bytes.count, let base = bytes.baseAddress,
+              let (body, length) = Self.shortStringHeader(base, start, bytes.count),
+              body &+ length <= bytes.count, length <= limits.maxByteLength else { return nil }
         return (body, length)
     }
 
@@ -344,15 +350,8 @@ public struct MessagePackReader {
         let end = bytes.count
         if left > 0, at < end, limits.maxByteLength >= 255, let base = bytes.baseAddress {
             repeat {
-                let b = base.load(fromByteOffset: at, as: UInt8.self)
-                let next: Int
-                if b &- 0xa0 < 0x20 {
-                    next = at &+ 1 &+ Int(b &- 0xa0)
-                } else if b == 0xd9, at &+ 1 < end {
-                    next = at &+ 2 &+ Int(base.load(fromByteOffset: at &+ 1, as: UInt8.self))
-                } else {
-                    break
-                }
+                guard let (body, length) = Self.shortStringHeader(base, at, end) else { break }
+                let next = body &+ length
                 guard next < end else { break }
                 at = next
                 left &-= 1

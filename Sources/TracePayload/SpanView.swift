@@ -263,16 +263,9 @@ enum Validated {
     /// A str, bin or nil (empty), as `MessagePackReader.readStringLike` reads it, and the offset after it.
     @inlinable @inline(__always)
     static func stringLike(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> (ByteView, Int) {
-        let b = bytes.load(fromByteOffset: at, as: UInt8.self)
-        let length: Int, body: Int
-        if b &- 0xa0 < 0x20 {
-            length = Int(b &- 0xa0); body = at &+ 1
-        } else if b == 0xd9 {
-            length = Int(bytes.load(fromByteOffset: at &+ 1, as: UInt8.self)); body = at &+ 2
-        } else {
-            return stringLikeSlow(bytes, at)
-        }
-        return (ByteView(UnsafeRawBufferPointer(start: bytes.baseAddress! + body, count: length)), body &+ length)
+        let base = bytes.baseAddress!
+        guard let (body, length) = MessagePackReader.shortStringHeader(base, at, bytes.count) else { return stringLikeSlow(bytes, at) }
+        return (ByteView(UnsafeRawBufferPointer(start: base + body, count: length)), body &+ length)
     }
 
     @usableFromInline

@@ -83,8 +83,13 @@ public struct TracePayloadDecoder {
                                                  entries: inout E) throws(MessagePackError) {
         let fieldCount = try reader.readMapHeader()
         // The fast key path loads 16 bytes and leaves out the per-string length limit check (keys
-        // are at most 11 bytes): it runs for keys that start at or before `fastKeyEnd`.
-        let fastKeyEnd = reader.limits.maxByteLength >= 16 ? reader.bytes.count &- 16 : -1
+        // are at most 11 bytes, fixstr and str8 values 255): it runs for keys that start at or
+        // before `fastKeyEnd`, and reads the value that follows a known key at once, from the key's
+        // offset and length (`Fast`), with no other bounds check than where the value ends.
+        // readMapHeader read a byte, so the input has an address.
+        let end = reader.bytes.count
+        let base = reader.bytes.baseAddress!
+        let fastKeyEnd = reader.limits.maxByteLength >= 255 ? end &- 16 : -1
         fields: for _ in 0..<fieldCount {
             // A known key written as fixstr: its first five bytes (header and four letters, a
             // perfect hash, `SpanKeyV04.init(guessing:)`) name the one key it can be, and that
@@ -97,8 +102,8 @@ public struct TracePayloadDecoder {
             var guessed = true
             var w0: UInt64 = 0, w1: UInt64 = 0
             if at <= fastKeyEnd {
-                w0 = UInt64(littleEndian: reader.bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self))
-                w1 = UInt64(littleEndian: reader.bytes.loadUnaligned(fromByteOffset: at &+ 8, as: UInt64.self))
+                w0 = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+                w1 = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at &+ 8, as: UInt64.self))
                 key = SpanKeyV04(guessing: w0)
             }
             while true {
@@ -108,15 +113,27 @@ public struct TracePayloadDecoder {
                     span.error = Int32(truncatingIfNeeded: try readInt(&reader)); span.fields.insert(.error)
                     continue fields
                 case .traceID:
-                    if guessed { guard w0 == 0x695f_6563_6172_74a8, w1 & 0xff == 0x64 else { break }; reader.offset = at &+ 9 }
+                    if guessed {
+                        guard w0 == 0x695f_6563_6172_74a8, w1 & 0xff == 0x64 else { break }
+                        if let (value, next) = Fast.id(base, at &+ 9, end) { span.traceID = value; span.fields.insert(.traceID); reader.offset = next; continue fields }
+                        reader.offset = at &+ 9
+                    }
                     span.traceID = try readID(&reader); span.fields.insert(.traceID)
                     continue fields
                 case .name:
-                    if guessed { guard w0 & 0xff_ffff_ffff == 0x65_6d61_6ea4 else { break }; reader.offset = at &+ 5 }
+                    if guessed {
+                        guard w0 & 0xff_ffff_ffff == 0x65_6d61_6ea4 else { break }
+                        if let (value, next) = Fast.string(base, at &+ 5, end) { span.name = value; span.fields.insert(.name); reader.offset = next; continue fields }
+                        reader.offset = at &+ 5
+                    }
                     span.name = try reader.readStringLike(); span.fields.insert(.name)
                     continue fields
                 case .type:
-                    if guessed { guard w0 & 0xff_ffff_ffff == 0x65_7079_74a4 else { break }; reader.offset = at &+ 5 }
+                    if guessed {
+                        guard w0 & 0xff_ffff_ffff == 0x65_7079_74a4 else { break }
+                        if let (value, next) = Fast.string(base, at &+ 5, end) { span.type = value; span.fields.insert(.type); reader.offset = next; continue fields }
+                        reader.offset = at &+ 5
+                    }
                     span.type = try reader.readStringLike(); span.fields.insert(.type)
                     continue fields
                 case .metaStruct:
@@ -133,19 +150,35 @@ public struct TracePayloadDecoder {
                     span.metrics = try readMetricsV04(&reader, &entries); span.fields.insert(.metrics)
                     continue fields
                 case .duration:
-                    if guessed { guard w0 == 0x6f69_7461_7275_64a8, w1 & 0xff == 0x6e else { break }; reader.offset = at &+ 9 }
+                    if guessed {
+                        guard w0 == 0x6f69_7461_7275_64a8, w1 & 0xff == 0x6e else { break }
+                        if let (value, next) = Fast.int(base, at &+ 9, end) { span.duration = value; span.fields.insert(.duration); reader.offset = next; continue fields }
+                        reader.offset = at &+ 9
+                    }
                     span.duration = try readInt(&reader); span.fields.insert(.duration)
                     continue fields
                 case .spanID:
-                    if guessed { guard w0 == 0x6469_5f6e_6170_73a7 else { break }; reader.offset = at &+ 8 }
+                    if guessed {
+                        guard w0 == 0x6469_5f6e_6170_73a7 else { break }
+                        if let (value, next) = Fast.id(base, at &+ 8, end) { span.spanID = value; span.fields.insert(.spanID); reader.offset = next; continue fields }
+                        reader.offset = at &+ 8
+                    }
                     span.spanID = try readID(&reader); span.fields.insert(.spanID)
                     continue fields
                 case .parentID:
-                    if guessed { guard w0 == 0x5f74_6e65_7261_70a9, w1 & 0xffff == 0x6469 else { break }; reader.offset = at &+ 10 }
+                    if guessed {
+                        guard w0 == 0x5f74_6e65_7261_70a9, w1 & 0xffff == 0x6469 else { break }
+                        if let (value, next) = Fast.id(base, at &+ 10, end) { span.parentID = value; span.fields.insert(.parentID); reader.offset = next; continue fields }
+                        reader.offset = at &+ 10
+                    }
                     span.parentID = try readID(&reader); span.fields.insert(.parentID)
                     continue fields
                 case .start:
-                    if guessed { guard w0 & 0xffff_ffff_ffff == 0x7472_6174_73a5 else { break }; reader.offset = at &+ 6 }
+                    if guessed {
+                        guard w0 & 0xffff_ffff_ffff == 0x7472_6174_73a5 else { break }
+                        if let (value, next) = Fast.int(base, at &+ 6, end) { span.start = value; span.fields.insert(.start); reader.offset = next; continue fields }
+                        reader.offset = at &+ 6
+                    }
                     span.start = try readInt(&reader); span.fields.insert(.start)
                     continue fields
                 case .meta:
@@ -161,17 +194,65 @@ public struct TracePayloadDecoder {
                     span.spanEvents = try readArrayRaw(&reader); span.fields.insert(.spanEvents)
                     continue fields
                 case .resource:
-                    if guessed { guard w0 == 0x6372_756f_7365_72a8, w1 & 0xff == 0x65 else { break }; reader.offset = at &+ 9 }
+                    if guessed {
+                        guard w0 == 0x6372_756f_7365_72a8, w1 & 0xff == 0x65 else { break }
+                        if let (value, next) = Fast.string(base, at &+ 9, end) { span.resource = value; span.fields.insert(.resource); reader.offset = next; continue fields }
+                        reader.offset = at &+ 9
+                    }
                     span.resource = try reader.readStringLike(); span.fields.insert(.resource)
                     continue fields
                 case .service:
-                    if guessed { guard w0 == 0x6563_6976_7265_73a7 else { break }; reader.offset = at &+ 8 }
+                    if guessed {
+                        guard w0 == 0x6563_6976_7265_73a7 else { break }
+                        if let (value, next) = Fast.string(base, at &+ 8, end) { span.service = value; span.fields.insert(.service); reader.offset = next; continue fields }
+                        reader.offset = at &+ 8
+                    }
                     span.service = try reader.readStringLike(); span.fields.insert(.service)
                     continue fields
                 }
                 // The guess was wrong, or there was none: the key read as any string, cursor at `at`.
                 key = try readKeySlow(&reader)
                 guessed = false
+            }
+        }
+    }
+
+    /// The values of a span's fields read from where the known key before them ended (`at`, at
+    /// most 12 bytes past a key that starts 16 bytes or more before `end`, so its first byte is
+    /// in the input) in their usual encodings, with one comparison against `end`; nil for anything
+    /// else, which the field's checked read then takes from `at`.
+    @usableFromInline
+    enum Fast {
+        /// A fixstr or str8 (the length limit is at least 255 where this runs).
+        @inlinable @inline(__always)
+        static func string(_ base: UnsafeRawPointer, _ at: Int, _ end: Int) -> (ByteView, Int)? {
+            guard let (body, length) = MessagePackReader.shortStringHeader(base, at, end), body &+ length <= end else { return nil }
+            return (ByteView(UnsafeRawBufferPointer(start: base + body, count: length)), body &+ length)
+        }
+
+        /// An id as `readID` reads it inline: uint64 or positive fixint.
+        @inlinable @inline(__always)
+        static func id(_ base: UnsafeRawPointer, _ at: Int, _ end: Int) -> (UInt64, Int)? {
+            guard at &+ 9 <= end else { return nil }
+            let b = base.load(fromByteOffset: at, as: UInt8.self)
+            if b == 0xcf { return (UInt64(bigEndian: base.loadUnaligned(fromByteOffset: at &+ 1, as: UInt64.self)), at &+ 9) }
+            if b < 0x80 { return (UInt64(b), at &+ 1) }
+            return nil
+        }
+
+        /// A signed integer field as `readInt` reads it inline.
+        @inlinable @inline(__always)
+        static func int(_ base: UnsafeRawPointer, _ at: Int, _ end: Int) -> (Int64, Int)? {
+            guard at &+ 9 <= end else { return nil }
+            switch base.load(fromByteOffset: at, as: UInt8.self) {
+            case let b where b < 0x80: return (Int64(b), at &+ 1)
+            case 0xcc: return (Int64(base.load(fromByteOffset: at &+ 1, as: UInt8.self)), at &+ 2)
+            case 0xcd: return (Int64(UInt16(bigEndian: base.loadUnaligned(fromByteOffset: at &+ 1, as: UInt16.self))), at &+ 3)
+            case 0xce: return (Int64(UInt32(bigEndian: base.loadUnaligned(fromByteOffset: at &+ 1, as: UInt32.self))), at &+ 5)
+            case 0xcf, 0xd3:
+                return (Int64(bitPattern: UInt64(bigEndian: base.loadUnaligned(fromByteOffset: at &+ 1, as: UInt64.self))), at &+ 9)
+            case 0xd2: return (Int64(Int32(bitPattern: UInt32(bigEndian: base.loadUnaligned(fromByteOffset: at &+ 1, as: UInt32.self)))), at &+ 5)
+            default: return nil
             }
         }
     }
@@ -321,9 +402,9 @@ public struct TracePayloadDecoder {
                 let end = reader.bytes.count
                 var at = reader.offset
                 repeat {
-                    guard let (key, keyLength) = shortString(base, at, end) else { break }
+                    guard let (key, keyLength) = MessagePackReader.shortStringHeader(base, at, end) else { break }
                     let v = key &+ keyLength
-                    guard v < end, let (value, valueLength) = shortString(base, v, end) else { break }
+                    guard v < end, let (value, valueLength) = MessagePackReader.shortStringHeader(base, v, end) else { break }
                     let next = value &+ valueLength
                     guard next < end else { break }
                     entries.meta(key: ByteView(UnsafeRawBufferPointer(start: base + key, count: keyLength)),
@@ -358,7 +439,7 @@ public struct TracePayloadDecoder {
             let end = reader.bytes.count
             var at = reader.offset
             repeat {
-                guard let (key, keyLength) = shortString(base, at, end) else { break }
+                guard let (key, keyLength) = MessagePackReader.shortStringHeader(base, at, end) else { break }
                 let v = key &+ keyLength
                 guard v &+ 9 <= end, let (number, next) = SpanMetrics.Number.usual(base, v) else { break }
                 at = next
@@ -378,17 +459,6 @@ public struct TracePayloadDecoder {
             left &-= 1
         }
         return SpanMetrics(bytes: reader.bytes, start: start, count: count, encoding: .inline)
-    }
-
-    /// The body's offset and length of the fixstr or str8 whose header is at `at` (`at < end`),
-    /// or nil: the fast loops' header test. The body may run past `end`: the callers compare
-    /// where it ends with `end` before they read past it.
-    @inlinable @inline(__always)
-    static func shortString(_ base: UnsafeRawPointer, _ at: Int, _ end: Int) -> (body: Int, length: Int)? {
-        let b = base.load(fromByteOffset: at, as: UInt8.self)
-        if b &- 0xa0 < 0x20 { return (at &+ 1, Int(b &- 0xa0)) }
-        if b == 0xd9, at &+ 1 < end { return (at &+ 2, Int(base.load(fromByteOffset: at &+ 1, as: UInt8.self))) }
-        return nil
     }
 
     /// A metric value as `SpanMetrics.forEach` gives it (`Validated.number`), checked as
