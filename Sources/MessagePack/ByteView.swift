@@ -9,7 +9,7 @@ public struct ByteView: @unchecked Sendable {
     @inlinable
     public init(_ base: UnsafeRawBufferPointer) { self.base = base }
 
-    public static var empty: ByteView { ByteView(UnsafeRawBufferPointer(start: nil, count: 0)) }
+    @inlinable public static var empty: ByteView { ByteView(UnsafeRawBufferPointer(start: nil, count: 0)) }
 
     @inlinable public var count: Int { base.count }
     @inlinable public var isEmpty: Bool { base.isEmpty }

@@ -48,9 +48,23 @@ public struct MessagePackReader {
 
     @inlinable @inline(__always)
     func need(_ n: Int, at start: Int) throws(MessagePackError) {
-        if n > bytes.count - start {
-            throw MessagePackError(.truncated(needed: n - (bytes.count - start)), at: start)
-        }
+        if n > bytes.count - start { try Self.fail(.truncated(needed: n - (bytes.count - start)), at: start) }
+    }
+
+    /// Throws `MessagePackError(reason, at: offset)`, out of line: where a read is inlined (the
+    /// decoder's span and map loops inline a dozen), each check then costs a call in code that
+    /// never runs on good input, instead of the error's construction and the runtime's throw hook
+    /// inline beside the hot path, which spread it over more cache lines.
+    @usableFromInline @inline(never)
+    static func fail(_ reason: MessagePackError.Reason, at offset: Int) throws(MessagePackError) -> Never {
+        throw MessagePackError(reason, at: offset)
+    }
+
+    /// `fail` with the type mismatch (or invalid byte) found where `expected` was required.
+    @usableFromInline @inline(never)
+    static func failMismatch(_ expected: String, _ b: UInt8, at start: Int) throws(MessagePackError) -> Never {
+        guard let t = MessagePackReader.type(of: b) else { throw MessagePackError(.invalidByte(b), at: start) }
+        throw MessagePackError(.typeMismatch(expected: expected, found: t), at: start)
     }
 
     @inlinable @inline(__always)
@@ -98,12 +112,6 @@ public struct MessagePackReader {
         }
     }
 
-    @inlinable
-    func mismatch(_ expected: String, _ b: UInt8, at start: Int) -> MessagePackError {
-        guard let t = MessagePackReader.type(of: b) else { return MessagePackError(.invalidByte(b), at: start) }
-        return MessagePackError(.typeMismatch(expected: expected, found: t), at: start)
-    }
-
     // MARK: - Scalars
 
     /// Consumes a nil and returns true, or leaves the cursor and returns false.
@@ -119,7 +127,7 @@ public struct MessagePackReader {
         switch b {
         case 0xc2: offset += 1; return false
         case 0xc3: offset += 1; return true
-        default: throw mismatch("bool", b, at: offset)
+        default: try Self.failMismatch("bool", b, at: offset)
         }
     }
 
@@ -151,7 +159,7 @@ public struct MessagePackReader {
             try need(9, at: start); offset += 9
             let v = Int64(bitPattern: be64(at: start + 1))
             return (UInt64(bitPattern: v), v < 0)
-        default: throw mismatch("int", b, at: start)
+        default: try Self.failMismatch("int", b, at: start)
         }
     }
 
@@ -198,7 +206,7 @@ public struct MessagePackReader {
         switch b {
         case 0xcb: try need(9, at: start); offset += 9; return Double(bitPattern: be64(at: start + 1))
         case 0xca: try need(5, at: start); offset += 5; return Double(Float(bitPattern: be32(at: start + 1)))
-        default: throw mismatch("float", b, at: start)
+        default: try Self.failMismatch("float", b, at: start)
         }
     }
 
@@ -223,7 +231,7 @@ public struct MessagePackReader {
         case 0x00...0x7f, 0xe0...0xff, 0xcc...0xd3:
             let (bits, negative) = try readIntegerBits()
             return negative ? Double(Int64(bitPattern: bits)) : Double(bits)
-        default: throw mismatch("number", b, at: offset)
+        default: try Self.failMismatch("number", b, at: offset)
         }
     }
 
@@ -232,7 +240,7 @@ public struct MessagePackReader {
     @inlinable @inline(__always)
     mutating func take(_ length: Int, headerSize: Int, at start: Int) throws(MessagePackError) -> ByteView {
         if length > limits.maxByteLength {
-            throw MessagePackError(.lengthLimitExceeded(declared: length, limit: limits.maxByteLength), at: start)
+            try Self.fail(.lengthLimitExceeded(declared: length, limit: limits.maxByteLength), at: start)
         }
         try need(headerSize + length, at: start)
         offset = start + headerSize + length
@@ -240,22 +248,28 @@ public struct MessagePackReader {
         return ByteView(UnsafeRawBufferPointer(start: bytes.baseAddress! + (start + headerSize), count: length))
     }
 
+    /// The body's offset and length of the fixstr or str8 whose header byte is at `at` (`at < end`,
+    /// `end` the end of the input), or nil for any other header: the one header test of the
+    /// fast loops that take these strings by the run (`skipStringLikes`, the trace decoder's span
+    /// and map readers, the walks of validated maps). The body may run past `end`, and its length
+    /// is not held against `limits`: the callers compare where it ends with `end`, and run only
+    /// with a length limit of at least 255.
+    @inlinable @inline(__always)
+    public static func shortStringHeader(_ base: UnsafeRawPointer, _ at: Int, _ end: Int) -> (body: Int, length: Int)? {
+        let b = base.load(fromByteOffset: at, as: UInt8.self)
+        if b &- 0xa0 < 0x20 { return (at &+ 1, Int(b &- 0xa0)) }
+        if b == 0xd9, at &+ 1 < end { return (at &+ 2, Int(base.load(fromByteOffset: at &+ 1, as: UInt8.self))) }
+        return nil
+    }
+
     /// The body's offset and length of a fixstr or str8 (up to 255 bytes: tag values such as SQL,
     /// URLs and runtime ids) at `start` that lies whole in the input and within the limits; nil for
     /// anything else. Reads nothing outside the buffer and moves nothing: the callers' fast paths.
     @inlinable @inline(__always)
     func shortStringAt(_ start: Int) -> (body: Int, length: Int)? {
-        guard start < bytes.count else { return nil }
-        let b = byte(at: start)
-        let length: Int, body: Int
-        if b & 0xe0 == 0xa0 {
-            length = Int(b & 0x1f); body = start &+ 1
-        } else if b == 0xd9, start &+ 1 < bytes.count {
-            length = Int(byte(at: start &+ 1)); body = start &+ 2
-        } else {
-            return nil
-        }
-        guard body &+ length <= bytes.count, length <= limits.maxByteLength else { return nil }
+        guard start < bytes.count, let base = bytes.baseAddress,
+              let (body, length) = Self.shortStringHeader(base, start, bytes.count),
+              body &+ length <= bytes.count, length <= limits.maxByteLength else { return nil }
         return (body, length)
     }
 
@@ -283,7 +297,7 @@ public struct MessagePackReader {
         case 0xd9: try need(2, at: start); return try take(Int(byte(at: start + 1)), headerSize: 2, at: start)
         case 0xda: try need(3, at: start); return try take(Int(be16(at: start + 1)), headerSize: 3, at: start)
         case 0xdb: try need(5, at: start); return try take(Int(be32(at: start + 1)), headerSize: 5, at: start)
-        default: throw mismatch("str", b, at: start)
+        default: try Self.failMismatch("str", b, at: start)
         }
     }
 
@@ -296,7 +310,7 @@ public struct MessagePackReader {
         case 0xc4: try need(2, at: start); return try take(Int(byte(at: start + 1)), headerSize: 2, at: start)
         case 0xc5: try need(3, at: start); return try take(Int(be16(at: start + 1)), headerSize: 3, at: start)
         case 0xc6: try need(5, at: start); return try take(Int(be32(at: start + 1)), headerSize: 5, at: start)
-        default: throw mismatch("bin", b, at: start)
+        default: try Self.failMismatch("bin", b, at: start)
         }
     }
 
@@ -314,7 +328,7 @@ public struct MessagePackReader {
         case 0xa0...0xbf, 0xd9...0xdb: return try readStringSlow()
         case 0xc4...0xc6: return try readBinary()
         case 0xc0: offset += 1; return .empty
-        default: throw mismatch("str", b, at: offset)
+        default: try Self.failMismatch("str", b, at: offset)
         }
     }
 
@@ -344,15 +358,8 @@ public struct MessagePackReader {
         let end = bytes.count
         if left > 0, at < end, limits.maxByteLength >= 255, let base = bytes.baseAddress {
             repeat {
-                let b = base.load(fromByteOffset: at, as: UInt8.self)
-                let next: Int
-                if b &- 0xa0 < 0x20 {
-                    next = at &+ 1 &+ Int(b &- 0xa0)
-                } else if b == 0xd9, at &+ 1 < end {
-                    next = at &+ 2 &+ Int(base.load(fromByteOffset: at &+ 1, as: UInt8.self))
-                } else {
-                    break
-                }
+                guard let (body, length) = Self.shortStringHeader(base, at, end) else { break }
+                let next = body &+ length
                 guard next < end else { break }
                 at = next
                 left &-= 1
@@ -386,7 +393,7 @@ public struct MessagePackReader {
         case 0xc7: try need(2, at: start); length = Int(byte(at: start + 1)); header = 3
         case 0xc8: try need(3, at: start); length = Int(be16(at: start + 1)); header = 4
         case 0xc9: try need(5, at: start); length = Int(be32(at: start + 1)); header = 6
-        default: throw mismatch("ext", b, at: start)
+        default: try Self.failMismatch("ext", b, at: start)
         }
         try need(header, at: start)
         let type = Int8(bitPattern: byte(at: start + header - 1))
@@ -411,11 +418,11 @@ public struct MessagePackReader {
     @inlinable @inline(__always)
     func checkCount(_ count: Int, perElement: Int, headerSize: Int, at start: Int) throws(MessagePackError) {
         if count > limits.maxContainerCount {
-            throw MessagePackError(.lengthLimitExceeded(declared: count, limit: limits.maxContainerCount), at: start)
+            try Self.fail(.lengthLimitExceeded(declared: count, limit: limits.maxContainerCount), at: start)
         }
         let available = bytes.count - start - headerSize
         if count > available / perElement {
-            throw MessagePackError(.lengthExceedsInput(declared: count, available: available), at: start)
+            try Self.fail(.lengthExceedsInput(declared: count, available: available), at: start)
         }
     }
 
@@ -449,7 +456,7 @@ public struct MessagePackReader {
         case 0x90...0x9f: count = Int(b & 0x0f); header = 1
         case 0xdc: try need(3, at: start); count = Int(be16(at: start + 1)); header = 3
         case 0xdd: try need(5, at: start); count = Int(be32(at: start + 1)); header = 5
-        default: throw mismatch("array", b, at: start)
+        default: try Self.failMismatch("array", b, at: start)
         }
         try checkCount(count, perElement: 1, headerSize: header, at: start)
         offset = start + header
@@ -459,6 +466,13 @@ public struct MessagePackReader {
     /// The entry count of a map; key, value, key, value… follow.
     @inlinable @inline(__always)
     public mutating func readMapHeader() throws(MessagePackError) -> Int {
+        if let count = readFixContainerFast(0x80, perElement: 2) { return count }
+        return try readMapHeaderSlow()
+    }
+
+    /// Any map header, checked; out of line so that the fixmap path stays small where it is inlined.
+    @inlinable
+    mutating func readMapHeaderSlow() throws(MessagePackError) -> Int {
         let start = offset
         let b = try peekByte()
         let count: Int, header: Int
@@ -466,7 +480,7 @@ public struct MessagePackReader {
         case 0x80...0x8f: count = Int(b & 0x0f); header = 1
         case 0xde: try need(3, at: start); count = Int(be16(at: start + 1)); header = 3
         case 0xdf: try need(5, at: start); count = Int(be32(at: start + 1)); header = 5
-        default: throw mismatch("map", b, at: start)
+        default: try Self.failMismatch("map", b, at: start)
         }
         try checkCount(count, perElement: 2, headerSize: header, at: start)
         offset = start + header

@@ -9,50 +9,78 @@ public struct SpanView {
     public struct Fields: OptionSet, Sendable {
         public let rawValue: UInt16
         @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
-        public static let service = Fields(rawValue: 1 << 0)
-        public static let name = Fields(rawValue: 1 << 1)
-        public static let resource = Fields(rawValue: 1 << 2)
-        public static let traceID = Fields(rawValue: 1 << 3)
-        public static let spanID = Fields(rawValue: 1 << 4)
-        public static let parentID = Fields(rawValue: 1 << 5)
-        public static let start = Fields(rawValue: 1 << 6)
-        public static let duration = Fields(rawValue: 1 << 7)
-        public static let error = Fields(rawValue: 1 << 8)
-        public static let meta = Fields(rawValue: 1 << 9)
-        public static let metrics = Fields(rawValue: 1 << 10)
-        public static let type = Fields(rawValue: 1 << 11)
-        public static let metaStruct = Fields(rawValue: 1 << 12)
-        public static let spanLinks = Fields(rawValue: 1 << 13)
-        public static let spanEvents = Fields(rawValue: 1 << 14)
-        public static let all12: Fields = [.service, .name, .resource, .traceID, .spanID, .parentID, .start, .duration, .error, .meta, .metrics, .type]
+        // Computed, not `static let`: a stored static is a lazily initialised global, which code
+        // inlined into another module reaches through a call to its addressor per use (once per
+        // span field in the decoder, RESULTS.md "The decoder per span"); a computed constant folds.
+        @inlinable public static var service: Fields { Fields(rawValue: 1 << 0) }
+        @inlinable public static var name: Fields { Fields(rawValue: 1 << 1) }
+        @inlinable public static var resource: Fields { Fields(rawValue: 1 << 2) }
+        @inlinable public static var traceID: Fields { Fields(rawValue: 1 << 3) }
+        @inlinable public static var spanID: Fields { Fields(rawValue: 1 << 4) }
+        @inlinable public static var parentID: Fields { Fields(rawValue: 1 << 5) }
+        @inlinable public static var start: Fields { Fields(rawValue: 1 << 6) }
+        @inlinable public static var duration: Fields { Fields(rawValue: 1 << 7) }
+        @inlinable public static var error: Fields { Fields(rawValue: 1 << 8) }
+        @inlinable public static var meta: Fields { Fields(rawValue: 1 << 9) }
+        @inlinable public static var metrics: Fields { Fields(rawValue: 1 << 10) }
+        @inlinable public static var type: Fields { Fields(rawValue: 1 << 11) }
+        @inlinable public static var metaStruct: Fields { Fields(rawValue: 1 << 12) }
+        @inlinable public static var spanLinks: Fields { Fields(rawValue: 1 << 13) }
+        @inlinable public static var spanEvents: Fields { Fields(rawValue: 1 << 14) }
+        @inlinable public static var all12: Fields { Fields(rawValue: 0b1111_1111_1111) }
     }
 
-    public var fields: Fields = []
-    public var service: ByteView = .empty
-    public var name: ByteView = .empty
-    public var resource: ByteView = .empty
-    public var type: ByteView = .empty
+    public var fields: Fields
+    public var service: ByteView
+    public var name: ByteView
+    public var resource: ByteView
+    public var type: ByteView
     /// Lower 64 bits of the trace id (the upper 64 travel in `meta["_dd.p.tid"]`).
-    public var traceID: UInt64 = 0
-    public var spanID: UInt64 = 0
-    public var parentID: UInt64 = 0
+    public var traceID: UInt64
+    public var spanID: UInt64
+    public var parentID: UInt64
     /// Start in nanoseconds since the epoch; duration in nanoseconds.
-    public var start: Int64 = 0
-    public var duration: Int64 = 0
-    public var error: Int32 = 0
-    public var meta: SpanTags = .empty
-    public var metrics: SpanMetrics = .empty
-    public var metaStruct: SpanMetaStruct = .empty
+    public var start: Int64
+    public var duration: Int64
+    public var error: Int32
+    public var meta: SpanTags
+    public var metrics: SpanMetrics
+    public var metaStruct: SpanMetaStruct
     /// Raw msgpack of a v0.4 `span_links` array (v0.5 carries links as JSON in `meta["_dd.span_links"]`).
-    public var spanLinks: ByteView = .empty
+    public var spanLinks: ByteView
     /// Raw msgpack of a v0.4 `span_events` array (3.19 sends events as JSON in `meta["events"]`).
-    public var spanEvents: ByteView = .empty
+    public var spanEvents: ByteView
 
     /// Position in the payload: index of the trace, and of the span within the whole payload.
-    public var traceIndex: Int = 0
-    public var spanIndex: Int = 0
+    public var traceIndex: Int
+    public var spanIndex: Int
 
-    @inlinable public init() {}
+    @inlinable public init() { self.init(traceIndex: 0, spanIndex: 0) }
+
+    /// Every field empty, assigned here rather than by default values: a stored property's default
+    /// value is an initialiser expression of its own, which the decoder called per span, and
+    /// the empty views are zeros the compiler stores inline.
+    @inlinable
+    init(traceIndex: Int, spanIndex: Int) {
+        fields = Fields(rawValue: 0)
+        service = ByteView(UnsafeRawBufferPointer(start: nil, count: 0))
+        name = service
+        resource = service
+        type = service
+        traceID = 0
+        spanID = 0
+        parentID = 0
+        start = 0
+        duration = 0
+        error = 0
+        meta = .empty
+        metrics = .empty
+        metaStruct = .empty
+        spanLinks = service
+        spanEvents = service
+        self.traceIndex = traceIndex
+        self.spanIndex = spanIndex
+    }
 }
 
 /// Where a span's string values live: the payload itself (v0.4) or the v0.5 string table.
@@ -235,16 +263,9 @@ enum Validated {
     /// A str, bin or nil (empty), as `MessagePackReader.readStringLike` reads it, and the offset after it.
     @inlinable @inline(__always)
     static func stringLike(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> (ByteView, Int) {
-        let b = bytes.load(fromByteOffset: at, as: UInt8.self)
-        let length: Int, body: Int
-        if b &- 0xa0 < 0x20 {
-            length = Int(b &- 0xa0); body = at &+ 1
-        } else if b == 0xd9 {
-            length = Int(bytes.load(fromByteOffset: at &+ 1, as: UInt8.self)); body = at &+ 2
-        } else {
-            return stringLikeSlow(bytes, at)
-        }
-        return (ByteView(UnsafeRawBufferPointer(start: bytes.baseAddress! + body, count: length)), body &+ length)
+        let base = bytes.baseAddress!
+        guard let (body, length) = MessagePackReader.shortStringHeader(base, at, bytes.count) else { return stringLikeSlow(bytes, at) }
+        return (ByteView(UnsafeRawBufferPointer(start: base + body, count: length)), body &+ length)
     }
 
     @usableFromInline

@@ -60,13 +60,10 @@ public struct TracePayloadDecoder {
         var reader = MessagePackReader(bytes: bytes, limits: limits)
         var summary = PayloadSummary()
         let traceCount = try reader.readArrayHeader()
-        var span = SpanView()
         for t in 0..<traceCount {
             let spanCount = try reader.readArrayHeader()
             for _ in 0..<spanCount {
-                span = SpanView()
-                span.traceIndex = t
-                span.spanIndex = summary.spans
+                var span = SpanView(traceIndex: t, spanIndex: summary.spans)
                 try Self.readSpanV04(&reader, into: &span, entries: &entries)
                 try visit(span, &entries)
                 summary.spans += 1
@@ -77,87 +74,185 @@ public struct TracePayloadDecoder {
         return summary
     }
 
-    /// Reads one v0.4 span map (depth 2 in the payload). Unknown keys are skipped.
+    /// Reads one v0.4 span map (depth 2 in the payload) into `span`. Unknown keys are skipped.
+    ///
+    /// Filled in through `inout`: returned as a value, the optimizer split the span into scalars
+    /// carried around the field loop, at ~40 more instructions per field.
     @inlinable
     static func readSpanV04<E: SpanEntryVisitor>(_ reader: inout MessagePackReader, into span: inout SpanView,
                                                  entries: inout E) throws(MessagePackError) {
         let fieldCount = try reader.readMapHeader()
         // The fast key path loads 16 bytes and leaves out the per-string length limit check (keys
-        // are at most 11 bytes): it runs for keys that start at or before `fastKeyEnd`.
-        let fastKeyEnd = reader.limits.maxByteLength >= 16 ? reader.bytes.count &- 16 : -1
-        for _ in 0..<fieldCount {
-            // Known keys written as fixstr: recognised from two 8-byte loads, inline (as a function,
-            // the compiler would not inline it).
-            var key = SpanKeyV04.unknown
+        // are at most 11 bytes, fixstr and str8 values 255): it runs for keys that start at or
+        // before `fastKeyEnd`, and reads the value that follows a known key at once, from the key's
+        // offset and length (`Fast`), with no other bounds check than where the value ends.
+        // readMapHeader read a byte, so the input has an address.
+        let end = reader.bytes.count
+        let base = reader.bytes.baseAddress!
+        let fastKeyEnd = reader.limits.maxByteLength >= 255 ? end &- 16 : -1
+        fields: for _ in 0..<fieldCount {
+            // A known key written as fixstr: its first five bytes (header and four letters, a
+            // perfect hash, `SpanKeyV04.init(guessing:)`) name the one key it can be, and that
+            // key's case compares its whole encoding (header, length and bytes, zero-padded
+            // constants) from two 8-byte loads: one jump and one or two compares per field. A
+            // guess that does not match, an unknown key and a key near the end of the input go
+            // through `readKeySlow`, which reads and checks the key as any string.
             let at = reader.offset
+            var key = SpanKeyV04.unknown
+            var guessed = true
+            var w0: UInt64 = 0, w1: UInt64 = 0
             if at <= fastKeyEnd {
-                let w0 = UInt64(littleEndian: reader.bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self))
-                let w1 = UInt64(littleEndian: reader.bytes.loadUnaligned(fromByteOffset: at &+ 8, as: UInt64.self))
-                // The header byte is part of w0, so one compare checks type, length and bytes at
-                // once. The constants are the loads of the header byte and the key, zero-padded.
-                let header = UInt8(truncatingIfNeeded: w0)
-                switch header {
-                case 0xa4:
-                    switch w0 & 0xff_ffff_ffff {
-                    case 0x0000_0065_6d61_6ea4: key = .name
-                    case 0x0000_0061_7465_6da4: key = .meta
-                    case 0x0000_0065_7079_74a4: key = .type
-                    default: break
-                    }
-                case 0xa5:
-                    switch w0 & 0xffff_ffff_ffff {
-                    case 0x0000_7472_6174_73a5: key = .start
-                    case 0x0000_726f_7272_65a5: key = .error
-                    default: break
-                    }
-                case 0xa7:
-                    switch w0 {
-                    case 0x6563_6976_7265_73a7: key = .service
-                    case 0x6469_5f6e_6170_73a7: key = .spanID
-                    case 0x7363_6972_7465_6da7: key = .metrics
-                    default: break
-                    }
-                case 0xa8:
-                    switch (w0, w1 & 0xff) {
-                    case (0x6372_756f_7365_72a8, 0x65): key = .resource
-                    case (0x695f_6563_6172_74a8, 0x64): key = .traceID
-                    case (0x6f69_7461_7275_64a8, 0x6e): key = .duration
-                    default: break
-                    }
-                case 0xa9:
-                    if w0 == 0x5f74_6e65_7261_70a9 && w1 & 0xffff == 0x6469 { key = .parentID }
-                case 0xaa:
-                    if w0 == 0x696c_5f6e_6170_73aa && w1 & 0xff_ffff == 0x73_6b6e { key = .spanLinks }
-                case 0xab:
-                    switch (w0, w1 & 0xffff_ffff) {
-                    case (0x7473_5f61_7465_6dab, 0x7463_7572): key = .metaStruct
-                    case (0x7665_5f6e_6170_73ab, 0x7374_6e65): key = .spanEvents
-                    default: break
-                    }
-                default:
-                    break
-                }
-                if key != .unknown { reader.offset = at &+ 1 &+ Int(w0 & 0x1f) } else { key = try readKeySlow(&reader) }
-            } else {
-                key = try readKeySlow(&reader)
+                w0 = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+                w1 = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at &+ 8, as: UInt64.self))
+                key = SpanKeyV04(guessing: w0)
             }
-            switch key {
-            case .service: span.service = try reader.readStringLike(); span.fields.insert(.service)
-            case .name: span.name = try reader.readStringLike(); span.fields.insert(.name)
-            case .resource: span.resource = try reader.readStringLike(); span.fields.insert(.resource)
-            case .traceID: span.traceID = try readID(&reader); span.fields.insert(.traceID)
-            case .spanID: span.spanID = try readID(&reader); span.fields.insert(.spanID)
-            case .parentID: span.parentID = try readID(&reader); span.fields.insert(.parentID)
-            case .start: span.start = try readInt(&reader); span.fields.insert(.start)
-            case .duration: span.duration = try readInt(&reader); span.fields.insert(.duration)
-            case .error: span.error = Int32(truncatingIfNeeded: try readInt(&reader)); span.fields.insert(.error)
-            case .meta: span.meta = try readTagsV04(&reader, &entries); span.fields.insert(.meta)
-            case .metrics: span.metrics = try readMetricsV04(&reader, &entries); span.fields.insert(.metrics)
-            case .metaStruct: span.metaStruct = try readMetaStruct(&reader); span.fields.insert(.metaStruct)
-            case .type: span.type = try reader.readStringLike(); span.fields.insert(.type)
-            case .spanLinks: span.spanLinks = try readArrayRaw(&reader); span.fields.insert(.spanLinks)
-            case .spanEvents: span.spanEvents = try readArrayRaw(&reader); span.fields.insert(.spanEvents)
-            case .unknown: try reader.skipValue(depth: 3)
+            while true {
+                switch key {
+                case .error:
+                    if guessed { guard w0 & 0xffff_ffff_ffff == 0x726f_7272_65a5 else { break }; reader.offset = at &+ 6 }
+                    span.error = Int32(truncatingIfNeeded: try readInt(&reader)); span.fields.insert(.error)
+                    continue fields
+                case .traceID:
+                    if guessed {
+                        guard w0 == 0x695f_6563_6172_74a8, w1 & 0xff == 0x64 else { break }
+                        if let (value, next) = Fast.id(base, at &+ 9, end) { span.traceID = value; span.fields.insert(.traceID); reader.offset = next; continue fields }
+                        reader.offset = at &+ 9
+                    }
+                    span.traceID = try readID(&reader); span.fields.insert(.traceID)
+                    continue fields
+                case .name:
+                    if guessed {
+                        guard w0 & 0xff_ffff_ffff == 0x65_6d61_6ea4 else { break }
+                        if let (value, next) = Fast.string(base, at &+ 5, end) { span.name = value; span.fields.insert(.name); reader.offset = next; continue fields }
+                        reader.offset = at &+ 5
+                    }
+                    span.name = try reader.readStringLike(); span.fields.insert(.name)
+                    continue fields
+                case .type:
+                    if guessed {
+                        guard w0 & 0xff_ffff_ffff == 0x65_7079_74a4 else { break }
+                        if let (value, next) = Fast.string(base, at &+ 5, end) { span.type = value; span.fields.insert(.type); reader.offset = next; continue fields }
+                        reader.offset = at &+ 5
+                    }
+                    span.type = try reader.readStringLike(); span.fields.insert(.type)
+                    continue fields
+                case .metaStruct:
+                    if guessed { guard w0 == 0x7473_5f61_7465_6dab, w1 & 0xffff_ffff == 0x7463_7572 else { break }; reader.offset = at &+ 12 }
+                    span.metaStruct = try readMetaStruct(&reader); span.fields.insert(.metaStruct)
+                    continue fields
+                case .unknown:
+                    // An unknown key is read by `readKeySlow` (below) first, so that it is checked.
+                    if guessed { break }
+                    try reader.skipValue(depth: 3)
+                    continue fields
+                case .metrics:
+                    if guessed { guard w0 == 0x7363_6972_7465_6da7 else { break }; reader.offset = at &+ 8 }
+                    span.metrics = try readMetricsV04(&reader, &entries); span.fields.insert(.metrics)
+                    continue fields
+                case .duration:
+                    if guessed {
+                        guard w0 == 0x6f69_7461_7275_64a8, w1 & 0xff == 0x6e else { break }
+                        if let (value, next) = Fast.int(base, at &+ 9, end) { span.duration = value; span.fields.insert(.duration); reader.offset = next; continue fields }
+                        reader.offset = at &+ 9
+                    }
+                    span.duration = try readInt(&reader); span.fields.insert(.duration)
+                    continue fields
+                case .spanID:
+                    if guessed {
+                        guard w0 == 0x6469_5f6e_6170_73a7 else { break }
+                        if let (value, next) = Fast.id(base, at &+ 8, end) { span.spanID = value; span.fields.insert(.spanID); reader.offset = next; continue fields }
+                        reader.offset = at &+ 8
+                    }
+                    span.spanID = try readID(&reader); span.fields.insert(.spanID)
+                    continue fields
+                case .parentID:
+                    if guessed {
+                        guard w0 == 0x5f74_6e65_7261_70a9, w1 & 0xffff == 0x6469 else { break }
+                        if let (value, next) = Fast.id(base, at &+ 10, end) { span.parentID = value; span.fields.insert(.parentID); reader.offset = next; continue fields }
+                        reader.offset = at &+ 10
+                    }
+                    span.parentID = try readID(&reader); span.fields.insert(.parentID)
+                    continue fields
+                case .start:
+                    if guessed {
+                        guard w0 & 0xffff_ffff_ffff == 0x7472_6174_73a5 else { break }
+                        if let (value, next) = Fast.int(base, at &+ 6, end) { span.start = value; span.fields.insert(.start); reader.offset = next; continue fields }
+                        reader.offset = at &+ 6
+                    }
+                    span.start = try readInt(&reader); span.fields.insert(.start)
+                    continue fields
+                case .meta:
+                    if guessed { guard w0 & 0xff_ffff_ffff == 0x61_7465_6da4 else { break }; reader.offset = at &+ 5 }
+                    span.meta = try readTagsV04(&reader, &entries); span.fields.insert(.meta)
+                    continue fields
+                case .spanLinks:
+                    if guessed { guard w0 == 0x696c_5f6e_6170_73aa, w1 & 0xff_ffff == 0x73_6b6e else { break }; reader.offset = at &+ 11 }
+                    span.spanLinks = try readArrayRaw(&reader); span.fields.insert(.spanLinks)
+                    continue fields
+                case .spanEvents:
+                    if guessed { guard w0 == 0x7665_5f6e_6170_73ab, w1 & 0xffff_ffff == 0x7374_6e65 else { break }; reader.offset = at &+ 12 }
+                    span.spanEvents = try readArrayRaw(&reader); span.fields.insert(.spanEvents)
+                    continue fields
+                case .resource:
+                    if guessed {
+                        guard w0 == 0x6372_756f_7365_72a8, w1 & 0xff == 0x65 else { break }
+                        if let (value, next) = Fast.string(base, at &+ 9, end) { span.resource = value; span.fields.insert(.resource); reader.offset = next; continue fields }
+                        reader.offset = at &+ 9
+                    }
+                    span.resource = try reader.readStringLike(); span.fields.insert(.resource)
+                    continue fields
+                case .service:
+                    if guessed {
+                        guard w0 == 0x6563_6976_7265_73a7 else { break }
+                        if let (value, next) = Fast.string(base, at &+ 8, end) { span.service = value; span.fields.insert(.service); reader.offset = next; continue fields }
+                        reader.offset = at &+ 8
+                    }
+                    span.service = try reader.readStringLike(); span.fields.insert(.service)
+                    continue fields
+                }
+                // The guess was wrong, or there was none: the key read as any string, cursor at `at`.
+                key = try readKeySlow(&reader)
+                guessed = false
+            }
+        }
+    }
+
+    /// The values of a span's fields read from where the known key before them ended (`at`, at
+    /// most 12 bytes past a key that starts 16 bytes or more before `end`, so its first byte is
+    /// in the input) in their usual encodings, with one comparison against `end`; nil for anything
+    /// else, which the field's checked read then takes from `at`.
+    @usableFromInline
+    enum Fast {
+        /// A fixstr or str8 (the length limit is at least 255 where this runs).
+        @inlinable @inline(__always)
+        static func string(_ base: UnsafeRawPointer, _ at: Int, _ end: Int) -> (ByteView, Int)? {
+            guard let (body, length) = MessagePackReader.shortStringHeader(base, at, end), body &+ length <= end else { return nil }
+            return (ByteView(UnsafeRawBufferPointer(start: base + body, count: length)), body &+ length)
+        }
+
+        /// An id as `readID` reads it inline: uint64 or positive fixint.
+        @inlinable @inline(__always)
+        static func id(_ base: UnsafeRawPointer, _ at: Int, _ end: Int) -> (UInt64, Int)? {
+            guard at &+ 9 <= end else { return nil }
+            let b = base.load(fromByteOffset: at, as: UInt8.self)
+            if b == 0xcf { return (UInt64(bigEndian: base.loadUnaligned(fromByteOffset: at &+ 1, as: UInt64.self)), at &+ 9) }
+            if b < 0x80 { return (UInt64(b), at &+ 1) }
+            return nil
+        }
+
+        /// A signed integer field as `readInt` reads it inline.
+        @inlinable @inline(__always)
+        static func int(_ base: UnsafeRawPointer, _ at: Int, _ end: Int) -> (Int64, Int)? {
+            guard at &+ 9 <= end else { return nil }
+            switch base.load(fromByteOffset: at, as: UInt8.self) {
+            case let b where b < 0x80: return (Int64(b), at &+ 1)
+            case 0xcc: return (Int64(base.load(fromByteOffset: at &+ 1, as: UInt8.self)), at &+ 2)
+            case 0xcd: return (Int64(UInt16(bigEndian: base.loadUnaligned(fromByteOffset: at &+ 1, as: UInt16.self))), at &+ 3)
+            case 0xce: return (Int64(UInt32(bigEndian: base.loadUnaligned(fromByteOffset: at &+ 1, as: UInt32.self))), at &+ 5)
+            case 0xcf, 0xd3:
+                return (Int64(bitPattern: UInt64(bigEndian: base.loadUnaligned(fromByteOffset: at &+ 1, as: UInt64.self))), at &+ 9)
+            case 0xd2: return (Int64(Int32(bitPattern: UInt32(bigEndian: base.loadUnaligned(fromByteOffset: at &+ 1, as: UInt32.self)))), at &+ 5)
+            default: return nil
             }
         }
     }
@@ -307,9 +402,9 @@ public struct TracePayloadDecoder {
                 let end = reader.bytes.count
                 var at = reader.offset
                 repeat {
-                    guard let (key, keyLength) = shortString(base, at, end) else { break }
+                    guard let (key, keyLength) = MessagePackReader.shortStringHeader(base, at, end) else { break }
                     let v = key &+ keyLength
-                    guard v < end, let (value, valueLength) = shortString(base, v, end) else { break }
+                    guard v < end, let (value, valueLength) = MessagePackReader.shortStringHeader(base, v, end) else { break }
                     let next = value &+ valueLength
                     guard next < end else { break }
                     entries.meta(key: ByteView(UnsafeRawBufferPointer(start: base + key, count: keyLength)),
@@ -344,7 +439,7 @@ public struct TracePayloadDecoder {
             let end = reader.bytes.count
             var at = reader.offset
             repeat {
-                guard let (key, keyLength) = shortString(base, at, end) else { break }
+                guard let (key, keyLength) = MessagePackReader.shortStringHeader(base, at, end) else { break }
                 let v = key &+ keyLength
                 guard v &+ 9 <= end, let (number, next) = SpanMetrics.Number.usual(base, v) else { break }
                 at = next
@@ -364,17 +459,6 @@ public struct TracePayloadDecoder {
             left &-= 1
         }
         return SpanMetrics(bytes: reader.bytes, start: start, count: count, encoding: .inline)
-    }
-
-    /// The body's offset and length of the fixstr or str8 whose header is at `at` (`at < end`),
-    /// or nil: the fast loops' header test. The body may run past `end`: the callers compare
-    /// where it ends with `end` before they read past it.
-    @inlinable @inline(__always)
-    static func shortString(_ base: UnsafeRawPointer, _ at: Int, _ end: Int) -> (body: Int, length: Int)? {
-        let b = base.load(fromByteOffset: at, as: UInt8.self)
-        if b &- 0xa0 < 0x20 { return (at &+ 1, Int(b &- 0xa0)) }
-        if b == 0xd9, at &+ 1 < end { return (at &+ 2, Int(base.load(fromByteOffset: at &+ 1, as: UInt8.self))) }
-        return nil
     }
 
     /// A metric value as `SpanMetrics.forEach` gives it (`Validated.number`), checked as
@@ -427,14 +511,10 @@ public struct TracePayloadDecoder {
         }
         let traceCount = try reader.readArrayHeader()
         try stringTable.withUnsafeBufferPointer { table in
-            var span = SpanView()
             for t in 0..<traceCount {
                 let spanCount = try reader.readArrayHeader()
                 for _ in 0..<spanCount {
-                    span = SpanView()
-                    span.traceIndex = t
-                    span.spanIndex = summary.spans
-                    try Self.readSpanV05(&reader, table: table, into: &span, entries: &entries)
+                    let span = try Self.readSpanV05(&reader, table: table, traceIndex: t, spanIndex: summary.spans, entries: &entries)
                     try visit(span, &entries)
                     summary.spans += 1
                 }
@@ -473,8 +553,9 @@ public struct TracePayloadDecoder {
     }
 
     @inlinable
-    static func readSpanV05<E: SpanEntryVisitor>(_ reader: inout MessagePackReader, table: UnsafeBufferPointer<ByteView>, into span: inout SpanView,
-                                                 entries: inout E) throws(MessagePackError) {
+    static func readSpanV05<E: SpanEntryVisitor>(_ reader: inout MessagePackReader, table: UnsafeBufferPointer<ByteView>,
+                                                 traceIndex: Int, spanIndex: Int, entries: inout E) throws(MessagePackError) -> SpanView {
+        var span = SpanView(traceIndex: traceIndex, spanIndex: spanIndex)
         let start = reader.offset
         let n = try reader.readArrayHeader()
         guard n == 12 else {
@@ -510,14 +591,29 @@ public struct TracePayloadDecoder {
         }
         span.metrics = SpanMetrics(bytes: reader.bytes, start: metricsStart, count: metricsCount, encoding: .indexed(table))
         span.type = try readIndex(&reader, table)
+        return span
     }
 }
 
 /// The v0.4 span keys the decoder knows; everything else is `unknown` and skipped.
+///
+/// The raw values are the keys' slots in `init(guessing:)`'s perfect hash (`unknown` the one
+/// free slot), so that the guess is the key itself.
 @usableFromInline
 enum SpanKeyV04: UInt8 {
-    case service, name, resource, traceID, spanID, parentID, start, duration, error
-    case meta, metrics, metaStruct, type, spanLinks, spanEvents, unknown
+    case error, traceID, name, type, metaStruct, unknown, metrics, duration
+    case spanID, parentID, start, meta, spanLinks, spanEvents, resource, service
+
+    /// The only key whose fixstr encoding can start like `w0` (the first eight bytes at the key,
+    /// little-endian): a multiplicative hash of the header byte and the next four (every key has
+    /// at least four letters, so these bytes are the key's own), into 16 slots, one per key and
+    /// `unknown`. The multiplier was searched for so that the 15 keys land in 15 distinct slots;
+    /// the caller still compares the whole key, since any other bytes also hash to some slot.
+    @inlinable @inline(__always)
+    init(guessing w0: UInt64) {
+        let slot = ((w0 &<< 24) &* 0xe9bc_0413_c670_4e61) &>> 60
+        self = unsafeBitCast(UInt8(truncatingIfNeeded: slot), to: SpanKeyV04.self)
+    }
 }
 
 extension TracePayloadDecoder {

@@ -55,6 +55,33 @@ import TracePayload
         }
     }
 
+    // MARK: the key guess (a perfect hash of a key's first five bytes, then its whole bytes)
+
+    /// Keys that hash to a known key's slot (the same header and first four letters) but differ
+    /// after them are unknown keys: skipped, whatever their value, and the known keys around
+    /// them still read. The hash reads only the first five bytes, so each of these lands on the
+    /// known key's case, whose whole-key compare must send it to the checked read.
+    @Test func keysSharingAKnownKeysSlotAreUnknown() throws {
+        let known = ["service", "resource", "trace_id", "span_id", "parent_id", "start", "duration", "error",
+                     "metrics", "meta_struct", "span_links", "span_events"]
+        var fields: [(String, (inout PayloadBuilder) -> Void)] = [("name", str("op"))]
+        for key in known {
+            fields.append((String(key.dropLast()) + "X", { $0.w.writeArrayHeader(1); $0.w.writeNil() }))
+            fields.append((String(key.prefix(4)) + "Y" + String(key.dropFirst(5)), str("junk")))
+        }
+        fields.append(("service", str("svc")))
+        fields.append(("type", str("web")))
+        // Far from the end of the payload, so that every key takes the fast path.
+        let b = PayloadBuilder.v04(traces: [[fields.map { $0 }, [("name", str("second"))]]])
+        let spans = try decodeSpans(b.bytes, .v04).get()
+        #expect(spans.count == 2)
+        var want = DecodedSpan()
+        want.name = "op"; want.service = "svc"; want.type = "web"
+        want.fields = (SpanView.Fields.name.rawValue | SpanView.Fields.service.rawValue | SpanView.Fields.type.rawValue)
+        #expect(spans.first == want)
+        #expect(spans.last?.name == "second")
+    }
+
     // MARK: every encoding, fast and checked paths side by side
 
     /// A v0.4 payload whose spans use every encoding the decoder accepts, in random key order,
