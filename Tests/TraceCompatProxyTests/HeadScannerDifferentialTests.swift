@@ -346,4 +346,27 @@ import Testing
         #expect(bothAccepted > 0 && bothRefused > 0, "accepted by both \(bothAccepted), refused by both \(bothRefused), stricter \(stricter)")
         print("HeadScannerDifferential: 4000 mutations, both read \(bothAccepted), both refused \(bothRefused), scanner stricter \(stricter.sorted { $0.value > $1.value }.map { "\($0.key)=\($0.value)" })")
     }
+
+    /// The analysis thread's walk (`forEachAcceptedField`, no syntax checks) gives the checking
+    /// walk's name and value ranges on every head the scan accepts: the corpus and 4,000 seeded
+    /// mutations of it (whose accepted heads have odd whitespace, empty values, obs-text).
+    @Test func theAcceptedFieldWalkReadsWhatTheCheckingWalkReads() throws {
+        var rng = SplitMix64(seed: 16)
+        let corpus = try Self.corpus()
+        var inputs = corpus.map(\.1)
+        for round in 0..<4000 { inputs.append(Self.mutate(corpus[round % corpus.count].1, using: &rng)) }
+        var accepted = 0, fields = 0
+        for input in inputs {
+            input.withUnsafeBytes { bytes in
+                guard case .head(let head) = RequestHeadScanner.scan(bytes) else { return }
+                var checked: [Range<Int>] = [], fast: [Range<Int>] = []
+                head.forEachField(in: bytes) { checked += [$0, $1] }
+                head.forEachAcceptedField(in: bytes) { fast += [$0, $1] }
+                #expect(fast == checked, "\(String(decoding: input.prefix(300), as: UTF8.self).debugDescription)")
+                accepted += 1
+                fields += checked.count / 2
+            }
+        }
+        #expect(accepted > 100 && fields > 1000, "accepted \(accepted), fields \(fields)")
+    }
 }

@@ -78,14 +78,15 @@ public struct ForwardedRequest: Sendable {
     /// Only the header fields the analysis reads (`CapturedRequest.tracerHeader(named:)`: the
     /// tracer's language and versions) become strings; the others (Host, Content-Type, the
     /// container id…) are not read, and a string for each of them on every payload was a
-    /// measurable share of a small payload's analysis in the proxy. The request's bytes were
+    /// measurable share of a small payload's analysis in the proxy; the fields are found without
+    /// checking their syntax again (`forEachAcceptedField`: the scan on the event loop did). The request's bytes were
     /// forwarded as received in any case. (`AnalysisQueue` lends a body held in one buffer to the
     /// analyzer beside it, uncopied.)
     func capturedHead() -> CapturedRequest {
         var headers: [(name: String, value: String)] = []
         head.withUnsafeBytes { bytes in
             func text(_ range: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
-            scanned.forEachField(in: bytes) { name, value in
+            scanned.forEachAcceptedField(in: bytes) { name, value in
                 guard CapturedRequest.tracerHeader(named: UnsafeRawBufferPointer(rebasing: bytes[name])) != nil else { return }
                 headers.append((name: text(name), value: text(value)))
             }
