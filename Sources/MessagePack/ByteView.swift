@@ -45,11 +45,24 @@ public struct ByteView: @unchecked Sendable {
         return memcmp(base.baseAddress! + (base.count - n), literal.utf8Start, n) == 0
     }
 
-    @inlinable
+    /// Whether both views hold the same bytes. Up to 16 bytes (keys and names, the hot path's
+    /// compares) in two overlapping loads each, inline; longer ones through `memcmp`.
+    @inlinable @inline(__always)
     public func equals(_ other: ByteView) -> Bool {
-        guard other.count == count else { return false }
-        if count == 0 { return true }
-        return memcmp(base.baseAddress!, other.base.baseAddress!, count) == 0
+        let n = count
+        guard n == other.count else { return false }
+        let p = base, q = other.base
+        if n >= 8 {
+            if n > 16 { return memcmp(p.baseAddress!, q.baseAddress!, n) == 0 }
+            return p.loadUnaligned(fromByteOffset: 0, as: UInt64.self) == q.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+                && p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == q.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        }
+        if n >= 4 {
+            return p.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == q.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
+                && p.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self) == q.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+        }
+        // 0 to 3 bytes: the first, middle and last are all of them.
+        return n == 0 || (p[0] == q[0] && p[n / 2] == q[n / 2] && p[n - 1] == q[n - 1])
     }
 
     @inlinable

@@ -414,7 +414,7 @@ struct AnalysisState: FindingSink, MessageSink {
         // The previous span's app, when this one's name has the same bytes (a payload has one app
         // or a few, its spans in runs): no hash of the name, no lookup and no write to `apps`
         // per span (the run's spans are added to the app's when the run ends, `endAppRun`).
-        if lastApp.slot < 0 || !Self.sameBytes(appName, lastApp.name) { startAppRun(appName) }
+        if lastApp.slot < 0 || !appName.equals(lastApp.name) { startAppRun(appName) }
         lastApp.spans &+= 1
         let slot = lastApp.slot
         // The app's slot, not a copy of it: copying `App` retains its name on every span.
@@ -514,26 +514,6 @@ struct AnalysisState: FindingSink, MessageSink {
         if lastApp.slot >= 0 && lastApp.spans > 0 { apps[lastApp.slot].spans += lastApp.spans }
         lastApp.slot = -1
         lastApp.spans = 0
-    }
-
-    /// Whether `a` and `b` hold the same bytes: up to 16 in two overlapping loads each, inlined
-    /// (app names are short), longer ones through `ByteView.equals`.
-    @inline(__always)
-    static func sameBytes(_ a: ByteView, _ b: ByteView) -> Bool {
-        let n = a.count
-        guard n == b.count else { return false }
-        let p = a.base, q = b.base
-        if n >= 8 {
-            if n > 16 { return a.equals(b) }
-            return p.loadUnaligned(fromByteOffset: 0, as: UInt64.self) == q.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
-                && p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == q.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
-        }
-        if n >= 4 {
-            return p.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == q.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
-                && p.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self) == q.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
-        }
-        // 0 to 3 bytes: the first, middle and last are all of them.
-        return n == 0 || (p[0] == q[0] && p[n / 2] == q[n / 2] && p[n - 1] == q[n - 1])
     }
 
     var traceNotes: [TraceNote] { notes }

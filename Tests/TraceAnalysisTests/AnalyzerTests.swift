@@ -282,26 +282,3 @@ func judge(_ requests: CapturedRequest...) -> Report {
                       "s-bbb op-bbb res-bbb flag 3", "s-bbb op-bbb res-bbb other 3"])
     }
 }
-
-/// `AnalysisState.sameBytes`, which decides whether a span's app is the previous span's (no hash
-/// and no lookup then): exact at every length, whichever byte differs.
-@Suite struct SameBytesTests {
-    @Test(arguments: 0...24)
-    func everyByteCounts(length: Int) {
-        let a = (0..<length).map { UInt8(truncatingIfNeeded: 97 + $0 * 7) }
-        a.withUnsafeBytes { pa in
-            var b = a
-            b.withUnsafeMutableBytes { pb in
-                #expect(AnalysisState.sameBytes(ByteView(pa), ByteView(UnsafeRawBufferPointer(pb))))
-                for i in 0..<length {
-                    pb[i] ^= 0x20
-                    #expect(!AnalysisState.sameBytes(ByteView(pa), ByteView(UnsafeRawBufferPointer(pb))), "byte \(i) of \(length)")
-                    pb[i] ^= 0x20
-                }
-                if length > 0 {
-                    #expect(!AnalysisState.sameBytes(ByteView(pa), ByteView(UnsafeRawBufferPointer(rebasing: pb[1...]))))
-                }
-            }
-        }
-    }
-}
