@@ -93,8 +93,8 @@ public final class AnalysisQueue: @unchecked Sendable {
                 Self.nameCurrentThread("\(ProxyLimits.analysisThreadNamePrefix)\(index)")
                 priority.applyToCurrentThread()
                 switch consumers {
-                // Statically an Analyzer: `work` is specialised for it, no dynamic call per payload.
-                case .analyzers: self.work(with: Analyzer(store: store))
+                // Statically a ProxyAnalyzer: `work` is specialised for it, no dynamic call per payload.
+                case .analyzers: self.work(with: ProxyAnalyzer(store: store))
                 case .custom(let make): self.work(with: make(store))
                 }
             }
@@ -328,15 +328,6 @@ public final class AnalysisQueue: @unchecked Sendable {
             finished += 1
             lock.wakeIdleWaiters()
         }
-    }
-}
-
-extension AnalysisQueue {
-    /// Analyses a forwarded request, its body made contiguous by `withContiguousBody` (borrowed
-    /// where the tee holds it in one buffer, one copy when in several parts).
-    static func analyze(_ request: ForwardedRequest, with analyzer: Analyzer) {
-        let head = request.capturedHead()
-        _ = request.withContiguousBody { analyzer.analyze(head, body: $0) }
     }
 }
 

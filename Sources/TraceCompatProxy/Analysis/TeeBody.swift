@@ -83,14 +83,14 @@ public struct ForwardedRequest: Sendable {
     /// forwarded as received in any case. (`AnalysisQueue` lends a body held in one buffer to the
     /// analyzer beside it, uncopied.)
     func capturedHead() -> CapturedRequest {
-        var headers: [(name: String, value: String)] = []
-        head.withUnsafeBytes { bytes in
-            func text(_ range: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
-            scanned.forEachAcceptedField(in: bytes) { name, value in
-                guard CapturedRequest.tracerHeader(named: UnsafeRawBufferPointer(rebasing: bytes[name])) != nil else { return }
-                headers.append((name: text(name), value: text(value)))
-            }
-        }
+        var cache = TracerHeaderCache()
+        return capturedHead(using: &cache)
+    }
+
+    /// `capturedHead()`, with the header strings taken from `cache` when this request's tracer
+    /// fields have the same bytes as the last request's (an analysis thread keeps one cache).
+    func capturedHead(using cache: inout TracerHeaderCache) -> CapturedRequest {
+        let headers = head.withUnsafeBytes { cache.headers(in: $0, scanned: scanned) }
         return CapturedRequest(method: method, path: uri, headers: headers, body: [], receivedAt: receivedAt)
     }
 
