@@ -49,6 +49,9 @@ let package = Package(
         .target(name: "TextOutput"),
         // The hop-by-hop header names (RFC 9110 §7.6.1): the one list, for the proxy and the replayer.
         .target(name: "HopByHop"),
+        // ASCII case-insensitive equality with a lowercase literal: the one compare for HTTP field
+        // names, for the proxy's framing and the analysis's tracer headers.
+        .target(name: "ASCIICase"),
         // What the Datadog Agent answers, by method and path (I/O-free): sink mode and the replay stub.
         .target(name: "AgentImitation"),
         // Datadog trace payloads (v0.4, v0.5) as SpanView visits.
@@ -58,12 +61,12 @@ let package = Package(
         // Aggregation, JSON schema, Markdown/HTML rendering, persistence.
         .target(name: "CompatReport", dependencies: ["CompatRules"]),
         // One captured request (headers + body) in, findings into a report out: shared by proxy and audit.
-        .target(name: "TraceAnalysis", dependencies: ["TracePayload", "CompatRules", "CompatReport"]),
+        .target(name: "TraceAnalysis", dependencies: ["TracePayload", "CompatRules", "CompatReport", "ASCIICase"]),
         // SwiftNIO server + upstream pool, the tee into the analyzer, admin routes, metrics.
         .target(
             name: "TraceCompatProxy",
             dependencies: [
-                "TraceAnalysis", "CompatReport", "CMalloc", "TextOutput", "HopByHop", "AgentImitation",
+                "TraceAnalysis", "CompatReport", "CMalloc", "TextOutput", "HopByHop", "AgentImitation", "ASCIICase",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

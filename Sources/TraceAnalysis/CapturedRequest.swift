@@ -1,3 +1,4 @@
+import ASCIICase
 import Foundation
 
 /// One request as the agent received it (or as captured on disk): what the analyzer judges.
@@ -88,20 +89,12 @@ public struct CapturedRequest: Sendable {
         return s.withUTF8 { equalsIgnoringCase(UnsafeRawBufferPointer($0), lowercased: target) }
     }
 
-    /// ASCII case-insensitive equality of `x` with a `target` given in lowercase ASCII: a byte of
-    /// `x` under a letter of `target` is compared with bit 0x20 set (`A`…`Z` become `a`…`z`; no
-    /// other byte does, since the target's byte is a lowercase letter), any other byte exactly
-    /// (RFC 9110 §5.1: field names are case-insensitive ASCII tokens).
+    /// ASCII case-insensitive equality of `x` with a `target` given in lowercase ASCII
+    /// (`ASCIICase`, the compare the proxy's framing uses too; RFC 9110 §5.1: field names are
+    /// case-insensitive ASCII tokens).
     @inline(__always)
     static func equalsIgnoringCase(_ x: UnsafeRawBufferPointer, lowercased target: StaticString) -> Bool {
-        guard x.count == target.utf8CodeUnitCount else { return false }
-        let t = target.utf8Start
-        var differ: UInt8 = 0
-        for i in 0..<x.count {
-            let q = t[i]
-            differ |= (x[i] | (q &- 0x61 < 26 ? 0x20 : 0)) ^ q
-        }
-        return differ == 0
+        ASCIICase.equals(x, lowercased: target)
     }
 
     /// ASCII case-insensitive equality over the UTF-8 bytes, without allocating (HTTP field

@@ -30,6 +30,27 @@ import Testing
         }
     }
 
+    /// Field names compare ignoring ASCII case only (`ASCIICase`): every byte, at every place of a
+    /// name with letters, a digit and a hyphen, against lowering `A`…`Z` and comparing; a byte
+    /// from 0x80 up never matches a letter (no Unicode case folding), and lengths must agree.
+    @Test func namesCompareIgnoringASCIICaseOnly() {
+        let target: StaticString = "x-dd-9z"
+        let base = Array("x-dd-9z".utf8)
+        for i in base.indices {
+            for b in UInt8.min...UInt8.max {
+                var bytes = base
+                bytes[i] = b
+                let lowered = bytes.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
+                bytes.withUnsafeBytes { raw in
+                    #expect(HTTPHeadSyntax.equalsIgnoringCase(raw, 0..<raw.count, target) == (lowered == base), "byte \(b) at \(i)")
+                }
+            }
+        }
+        Array("X-DD-9Z".utf8).withUnsafeBytes { #expect(HTTPHeadSyntax.equalsIgnoringCase($0, 0..<$0.count, target)) }
+        Array(" x-dd-9z".utf8).withUnsafeBytes { #expect(!HTTPHeadSyntax.equalsIgnoringCase($0, 1..<$0.count - 1, target)) }
+        Array("x-dd-9z".utf8).withUnsafeBytes { #expect(HTTPHeadSyntax.equalsIgnoringCase($0, 0..<$0.count, target)) }
+    }
+
     @Test func flagsSayWhatForwardingMustDo() {
         #expect(Self.head("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n")?.flags == [.keepAlive, .expectsContinue])
         #expect(Self.head("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?.flags == [.hopByHop])

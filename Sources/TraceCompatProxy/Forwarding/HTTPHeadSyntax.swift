@@ -1,3 +1,5 @@
+import ASCIICase
+
 /// The byte grammar that request and response heads share (RFC 9112 §2.2, §5; RFC 9110 §5.5,
 /// §5.6.2), checked over the bytes as read, without a `String` per header.
 ///
@@ -102,19 +104,11 @@ enum HTTPHeadSyntax {
         return nil
     }
 
-    /// True when `bytes[range]` equals `lowercase` (given in lower case) ignoring ASCII case.
+    /// True when `bytes[range]` equals `lowercase` (given in lower case) ignoring ASCII case
+    /// (`ASCIICase`, the compare the analysis uses too).
     @inline(__always)
     static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercase: StaticString) -> Bool {
-        guard range.count == lowercase.utf8CodeUnitCount else { return false }
-        let literal = lowercase.utf8Start
-        var j = 0
-        for i in range {
-            let b = bytes[i]
-            let lowered = (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b
-            if lowered != literal[j] { return false }
-            j += 1
-        }
-        return true
+        ASCIICase.equals(UnsafeRawBufferPointer(rebasing: bytes[range]), lowercased: lowercase)
     }
 
     /// Calls `element` with each element of a comma-separated list value (RFC 9110 §5.6.1),
