@@ -273,7 +273,7 @@ func judge(_ requests: CapturedRequest...) -> Report {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: a.body.count, alignment: 16)
         defer { buffer.deallocate() }
         for r in [a, b, a] {
-            buffer.copyMemory(from: UnsafeRawBufferPointer(start: r.body, count: r.body.count))
+            r.body.withUnsafeBytes { buffer.copyMemory(from: $0) }
             #expect(analyzer.analyze(r, body: UnsafeRawBufferPointer(buffer)).decodeError == nil)
         }
         let f = store.snapshot().findings.filter { $0.rule == .tagRepr }
