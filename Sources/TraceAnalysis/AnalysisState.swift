@@ -89,6 +89,9 @@ struct AnalysisState: FindingSink, MessageSink {
     /// `hasLastRequestTarget`). Compared in place: a copy of it retained its strings per payload.
     var lastRequestTarget = RequestTarget(method: "", path: "", endpoint: "", analysis: .countOnly)
     var hasLastRequestTarget = false
+    /// The last trace request's header array and what `tracerHeaders()` read from it (`tracerHeaders(of:)`).
+    var lastHeaders: [(name: String, value: String)] = []
+    var lastTracerHeaders: (language: String?, tracerVersion: String?, langVersion: String?) = (nil, nil, nil)
     /// Trace payloads decoded per format since the last hand-over (folded in `takeBatch`).
     var tracePayloads = (v04: 0, v05: 0)
     /// The version headers last seen and what they mean (see `analyzeTraces`): the canary's
@@ -237,9 +240,26 @@ struct AnalysisState: FindingSink, MessageSink {
 
     // MARK: - Traces
 
+    /// `request.tracerHeaders()`, read again only when the request's header array is not the
+    /// last one's: the proxy hands an analysis thread the same array for as long as an app's
+    /// tracer fields keep the same bytes (`TracerHeaderCache`), and a capture's requests share
+    /// theirs, so the walk of the fields and the compares of their names run once per change.
+    /// The last array is held, so its buffer cannot be freed and reused for other fields: the
+    /// same address is the same, unchanged buffer (a shared array buffer is never written in place).
+    @inline(__always)
+    mutating func tracerHeaders(of request: CapturedRequest) -> (language: String?, tracerVersion: String?, langVersion: String?) {
+        let same = request.headers.withUnsafeBufferPointer { now in
+            lastHeaders.withUnsafeBufferPointer { now.baseAddress == $0.baseAddress && now.count == $0.count }
+        }
+        if same { return lastTracerHeaders }
+        lastHeaders = request.headers
+        lastTracerHeaders = request.tracerHeaders()
+        return lastTracerHeaders
+    }
+
     mutating func analyzeTraces(_ request: CapturedRequest, body: UnsafeRawBufferPointer, format: TraceFormat, endpoint: String) {
         let at = ReportTime(request.receivedAt)
-        let sent = request.tracerHeaders()
+        let sent = tracerHeaders(of: request)
         // Compared without lowercasing: `lowercased()` goes through Unicode case mapping, a
         // measurable share of a small payload's analysis; HTTP gives "python" in ASCII.
         if let value = sent.language, !CapturedRequest.equalsIgnoringCase(value, lowercased: "python") {

@@ -91,6 +91,22 @@ func judge(_ requests: CapturedRequest...) -> Report {
         #expect(r.traffic.requestsByEndpoint["/v0.4/traces"] == 1)
     }
 
+    /// The tracer headers are read again whenever a request's header array is another one (the
+    /// analyzer reuses what it read only for the same array): one request's array changed in
+    /// place between two payloads (a new buffer, copy on write), another language, then the
+    /// first array again.
+    @Test func eachRequestIsJudgedOnItsOwnTracerHeaders() {
+        let python = traces([MP.span(service: "shop", name: "a")])
+        var newer = python
+        newer.headers[0].value = "3.20.0"
+        var go = python
+        go.headers[2].value = "go"
+        let r = judge(python, python, newer, go, python, newer)
+        #expect(r.services["shop"]?.tracerVersions == ["3.19.9": 3, "3.20.0": 2])
+        #expect(r.traffic.otherLanguages == ["go": 1])
+        #expect(r.traffic.spans == 5)
+    }
+
     @Test func missingLanguageHeaderIsJudgedAsPython() {
         let r = judge(traces([MP.span(name: "a", meta: ["x": "[1, 2]"])], lang: nil))
         #expect(r.findings.map(\.rule) == [.tagRepr])
