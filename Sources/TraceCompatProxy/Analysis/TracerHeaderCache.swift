@@ -8,7 +8,8 @@ import TraceAnalysis
 /// no string, array or allocation per payload. Eight strings and their array made and freed on
 /// every payload were a tenth of a small payload's analysis in the proxy (perf, 1,000 manual-v04
 /// payloads/s). Any difference in a name (case included) or a value, or in their number, makes
-/// new strings, so what the analyzer reads is always exactly what this request sent.
+/// new strings, so what the analyzer reads is always exactly what this request sent. What it
+/// holds is bounded by one head (`max_head_bytes`, 80 KiB by default) twice over, per thread.
 struct TracerHeaderCache {
     /// The fields the strings were made from, each as: name length (1 byte: a tracer field name
     /// is 17 to 27 bytes), the name, value length (4 bytes, little-endian), the value.
