@@ -217,10 +217,11 @@ public struct TracePayloadDecoder {
         }
     }
 
-    /// The values of a span's fields read from where the known key before them ended (`at`, at
-    /// most 12 bytes past a key that starts 16 bytes or more before `end`, so its first byte is
-    /// in the input) in their usual encodings, with one comparison against `end`; nil for anything
-    /// else, which the field's checked read then takes from `at`.
+    /// The values of a span's fields in their usual encodings, read at `at` with one comparison
+    /// against `end`; nil for anything else, which the field's checked read then takes from `at`.
+    /// The inline paths of `readID` and `readInt`, and of the fast key path, which reads the value
+    /// from where the known key before it ended (at most 12 bytes past a key that starts 16 bytes
+    /// or more before `end`, so the value's first byte is in the input: `string` relies on it).
     @usableFromInline
     enum Fast {
         /// A fixstr or str8 (the length limit is at least 255 where this runs).
@@ -230,7 +231,7 @@ public struct TracePayloadDecoder {
             return (ByteView(UnsafeRawBufferPointer(start: base + body, count: length)), body &+ length)
         }
 
-        /// An id as `readID` reads it inline: uint64 or positive fixint.
+        /// An id in its usual encodings (`readID`): uint64 or positive fixint.
         @inlinable @inline(__always)
         static func id(_ base: UnsafeRawPointer, _ at: Int, _ end: Int) -> (UInt64, Int)? {
             guard at &+ 9 <= end else { return nil }
@@ -240,7 +241,8 @@ public struct TracePayloadDecoder {
             return nil
         }
 
-        /// A signed integer field as `readInt` reads it inline.
+        /// A signed integer field in its usual encodings (`readInt`): positive fixint, uint8 to
+        /// uint64, int32 and int64 (dd-trace-py writes start as int64).
         @inlinable @inline(__always)
         static func int(_ base: UnsafeRawPointer, _ at: Int, _ end: Int) -> (Int64, Int)? {
             guard at &+ 9 <= end else { return nil }
@@ -294,14 +296,9 @@ public struct TracePayloadDecoder {
     /// does), a float, or nil for 0. uint64 and positive fixint are read inline.
     @inlinable @inline(__always)
     static func readID(_ reader: inout MessagePackReader) throws(MessagePackError) -> UInt64 {
-        let at = reader.offset
-        if at &+ 9 <= reader.bytes.count {
-            let b = reader.bytes.load(fromByteOffset: at, as: UInt8.self)
-            if b == 0xcf {
-                reader.offset = at &+ 9
-                return UInt64(bigEndian: reader.bytes.loadUnaligned(fromByteOffset: at &+ 1, as: UInt64.self))
-            }
-            if b < 0x80 { reader.offset = at &+ 1; return UInt64(b) }
+        if let base = reader.bytes.baseAddress, let (value, next) = Fast.id(base, reader.offset, reader.bytes.count) {
+            reader.offset = next
+            return value
         }
         return try readIDSlow(&reader)
     }
@@ -325,31 +322,9 @@ public struct TracePayloadDecoder {
     /// Positive fixint, uint8 to uint64, int32 and int64 are read inline.
     @inlinable @inline(__always)
     static func readInt(_ reader: inout MessagePackReader) throws(MessagePackError) -> Int64 {
-        let at = reader.offset
-        if at &+ 9 <= reader.bytes.count {
-            let b = reader.bytes.load(fromByteOffset: at, as: UInt8.self)
-            switch b {
-            case 0x00...0x7f:
-                reader.offset = at &+ 1
-                return Int64(b)
-            case 0xcc:
-                reader.offset = at &+ 2
-                return Int64(reader.bytes.load(fromByteOffset: at &+ 1, as: UInt8.self))
-            case 0xcd:
-                reader.offset = at &+ 3
-                return Int64(UInt16(bigEndian: reader.bytes.loadUnaligned(fromByteOffset: at &+ 1, as: UInt16.self)))
-            case 0xce:
-                reader.offset = at &+ 5
-                return Int64(UInt32(bigEndian: reader.bytes.loadUnaligned(fromByteOffset: at &+ 1, as: UInt32.self)))
-            case 0xcf, 0xd3:  // uint64, int64 (dd-trace-py writes start as int64)
-                reader.offset = at &+ 9
-                return Int64(bitPattern: UInt64(bigEndian: reader.bytes.loadUnaligned(fromByteOffset: at &+ 1, as: UInt64.self)))
-            case 0xd2:
-                reader.offset = at &+ 5
-                return Int64(Int32(bitPattern: UInt32(bigEndian: reader.bytes.loadUnaligned(fromByteOffset: at &+ 1, as: UInt32.self))))
-            default:
-                break
-            }
+        if let base = reader.bytes.baseAddress, let (value, next) = Fast.int(base, reader.offset, reader.bytes.count) {
+            reader.offset = next
+            return value
         }
         return try readIntSlow(&reader)
     }
