@@ -74,10 +74,6 @@ public enum Rules {
         return v.may
     }
 
-    /// True when a registered rule wants metrics key `key`.
-    @inlinable
-    public static func wantsMetric(key: ByteView) -> Bool { metricRules(key: key) != 0 }
-
     /// The registered rules that want metrics key `key` (`CompatRule.wantsMetric`), one bit per
     /// rule at its place in the registry (`visitAll`'s order); 0 when none does. A function of
     /// the key alone: the analyzer keeps it per key and passes it to `judgeMetric`, which asks

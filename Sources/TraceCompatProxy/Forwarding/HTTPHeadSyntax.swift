@@ -19,7 +19,7 @@ enum HTTPHeadSyntax {
     /// ASCII bytes in two words (no other byte is a tchar). Constants in the function, not a
     /// table: a `static let` array is a lazily initialised global whose accessor calls
     /// `swift_once`, and it ran for every byte of every field name, ~300 calls per request on the
-    /// event loop (the head scan) and again on the analysis thread (`forEachField`).
+    /// event loop (the head scan) and again wherever a head's fields are walked with their checks.
     @inline(__always) static func isToken(_ b: UInt8) -> Bool {
         let low: UInt64 = 0x03FF_6CFA_0000_0000   // 0x00-0x3F: ! # $ % & ' * + - . 0-9
         let high: UInt64 = 0x57FF_FFFF_C7FF_FFFE  // 0x40-0x7F: A-Z ^ _ ` a-z | ~
